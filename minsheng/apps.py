@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MinshengConfig(AppConfig):
+    name = "minsheng"
+    verbose_name = "民声"

@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real settings, with test-only defaults set first.
+
+The environment still wins (CI passes DATABASE_URL and REDIS_URL to run the same suite on
+PostgreSQL and Redis).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("MINSHENG_ENV", "test")
+os.environ.setdefault("MINSHENG_DATA_DIR", tempfile.mkdtemp(prefix="minsheng-test-"))
+# A fixed, obviously-test key so the vault works without touching var/.
+os.environ.setdefault("MINSHENG_VAULT_KEYS", "dGVzdC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZyEhISE=")
+os.environ.setdefault("MINSHENG_LOG_FORMAT", "text")
+
+from minsheng.settings import *  # noqa: E402,F403
+from minsheng.settings import PASSWORD_HASHERS as _HASHERS  # noqa: E402
+
+# A fast hasher for fixtures; argon2 stays second so tests can still check it is the default.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *_HASHERS]

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from minsheng import health
+from minsheng.api import api
+
+admin.site.site_header = "民声 minsheng 管理"
+admin.site.site_title = "民声管理"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("accounts/", include("accounts.urls")),
+    path("workbench/", include("workbench.urls")),
+    path("", include("portal.urls")),
+]
+
+if settings.DEBUG:  # pragma: no cover - media only served by Django in development
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
