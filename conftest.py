@@ -1,0 +1,25 @@
+"""Shared test fixtures. Personas live in tests/personas.py (imported below)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent
+
+
+def shared_data_dir() -> Path:
+    """../shared/data beside the checkout, or MINSHENG_SHARED_DATA."""
+    return Path(os.environ.get("MINSHENG_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not path.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the shared data folder {path} is missing")
+        pytest.skip(f"real data not available at {path} (set MINSHENG_SHARED_DATA)")
+    return path
