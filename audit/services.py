@@ -1,0 +1,222 @@
+"""Writing to the audit trail: ``record`` for state changes, ``record_access`` for looks at
+personal data. Both append to one hash chain inside the caller's transaction, so an entry exists
+if and only if the change it describes committed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit import chain
+from audit.models import ACCESS_ACTION, GENESIS_HASH, AccessLogEntry, AuditEntry
+
+ENCRYPTED = "[encrypted]"
+# Keys that hold personal data whatever model they come from; vault fields are found by type.
+SENSITIVE_KEYS = frozenset(
+    {"phone", "mobile", "id_number", "id_card", "id_card_number", "password", "otp", "code_hash"}
+)
+# One constant lock id for the whole chain (pg_advisory_xact_lock takes a bigint): "audit" in hex.
+_PG_LOCK_ID = 0x6175646974
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON that reads back identically from SQLite text and PostgreSQL jsonb.
+
+    jsonb rewrites large or tiny floats (1e20 comes back as an integer), which would change the
+    hash, so such floats are stored as strings.
+    """
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and (
+        not math.isfinite(value) or (value != 0 and not 1e-6 <= abs(value) < 1e15)
+    ):
+        return repr(value)
+    return value
+
+
+def _encrypted_field_names(obj: Any) -> set[str]:
+    from vault.fields import EncryptedCharField
+
+    if not isinstance(obj, models.Model):
+        return set()
+    return {f.name for f in obj._meta.get_fields() if isinstance(f, EncryptedCharField)} | {
+        f.attname for f in obj._meta.concrete_fields if isinstance(f, EncryptedCharField)
+    }
+
+
+def redact(
+    data: Mapping[str, Any] | None, extra_sensitive: Iterable[str] = ()
+) -> dict[str, Any] | None:
+    """Replace personal-data values by ``[encrypted]``; None stays None."""
+    if data is None:
+        return None
+    hidden = SENSITIVE_KEYS | set(extra_sensitive)
+    cleaned: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in hidden or key.endswith("_hash"):
+            cleaned[key] = ENCRYPTED if value not in (None, "") else value
+        else:
+            cleaned[key] = value
+    normalised = json.loads(json.dumps(cleaned, cls=DjangoJSONEncoder, ensure_ascii=False))
+    return _json_safe(normalised)  # type: ignore[no-any-return]
+
+
+def diff(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose value changed, as (before, after) ready for ``record``."""
+    keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The named fields of ``obj`` (foreign keys by id), for a before/after pair."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        attname = getattr(field, "attname", name)
+        out[name] = getattr(obj, attname)
+    return out
+
+
+def actor_label(actor: Any) -> str:
+    if actor is None:
+        return "system"
+    username = getattr(actor, "username", "") or str(getattr(actor, "pk", ""))
+    name = getattr(actor, "display_name", "") or ""
+    return f"{name} ({username})" if name and name != username else str(username)
+
+
+def _client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    raw = request.META.get("REMOTE_ADDR") or ""
+    try:
+        return ipaddress.ip_address(raw).compressed
+    except ValueError:
+        return None
+
+
+def _request_id(request: HttpRequest | None) -> str:
+    from minsheng.middleware import request_id_var
+
+    rid = request_id_var.get()
+    if rid == "-" and request is not None:
+        rid = getattr(request, "request_id", "") or request.headers.get("X-Request-Id", "")
+    return "" if rid == "-" else str(rid)[:64]
+
+
+def _lock_chain() -> None:
+    """Serialise appends so two writers never both extend the same head.
+
+    PostgreSQL: a transaction-scoped advisory lock, released at the caller's commit or rollback.
+    SQLite: the IMMEDIATE transaction already holds the database write lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_ID])
+
+
+def _object_fields(obj: Any) -> tuple[str, str, str]:
+    if obj is None:
+        return "", "", ""
+    if isinstance(obj, models.Model):
+        object_type = obj._meta.label_lower
+        object_id = "" if obj.pk is None else str(obj.pk)
+    else:
+        object_type = type(obj).__name__.lower()
+        object_id = str(getattr(obj, "pk", getattr(obj, "id", "")) or "")
+    return object_type, object_id[:64], str(obj)[:200]
+
+
+def _append(
+    model: type[AuditEntry],
+    actor: Any,
+    action: str,
+    obj: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    reason: str,
+    request: HttpRequest | None,
+) -> AuditEntry:
+    if not action or len(action) > 80 or " " in action:
+        raise ValueError(f"audit action {action!r} must be a dotted name up to 80 characters")
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            actor = user
+    if actor is not None and not getattr(actor, "pk", None):
+        actor = None
+    object_type, object_id, object_repr = _object_fields(obj)
+    hidden = _encrypted_field_names(obj)
+    with transaction.atomic():
+        _lock_chain()
+        head = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
+        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        entry = model(
+            seq=seq,
+            created_at=timezone.now(),
+            actor=actor,
+            actor_label=actor_label(actor)[:150],
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr,
+            before=redact(before, hidden),
+            after=redact(after, hidden),
+            reason=reason or "",
+            ip=_client_ip(request),
+            request_id=_request_id(request),
+            prev_hash=prev_hash,
+        )
+        entry.hash = chain.entry_hash(chain.fields_of(entry))
+        entry.save(force_insert=True)
+    return entry
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: Any = None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    request: HttpRequest | None = None,
+) -> AuditEntry:
+    """Append one entry describing a state change. Call it inside the change's transaction.
+
+    ``before``/``after`` should hold only the changed fields (see ``diff``); personal-data fields
+    are stored as ``[encrypted]``. ``actor`` None means the system (or the request's user).
+    """
+    return _append(AuditEntry, actor, action, obj, before, after, reason, request)
+
+
+def record_access(
+    actor: Any, subject: Any, field: str, purpose: str, request: HttpRequest | None = None
+) -> AccessLogEntry:
+    """Log that ``actor`` looked at ``field`` of ``subject``'s personal data, and why."""
+    if not purpose.strip():
+        raise ValueError("a look at personal data needs a stated purpose")
+    entry = _append(
+        AccessLogEntry, actor, ACCESS_ACTION, subject, None, {"field": field}, purpose, request
+    )
+    assert isinstance(entry, AccessLogEntry)
+    return entry
+
+
+def head() -> tuple[int, str]:
+    """(seq, hash) of the newest entry; (0, genesis) for an empty trail."""
+    row = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
+    return (row[0], row[1]) if row else (0, GENESIS_HASH)
