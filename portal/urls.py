@@ -3,4 +3,7 @@ from django.urls import path
 from portal import views
 
 app_name = "portal"
-urlpatterns = [path("", views.home, name="home")]
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("track/", views.track, name="track"),
+]

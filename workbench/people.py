@@ -4,28 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from org.roles import Role
+from django.utils.functional import Promise
 
-from workbench.nav import links_for
+from org.roles import Role, grants_of, roles_of
+from workbench.nav import Link, links_for
+
+
+def assigned_unit_names(user: Any) -> list[str]:
+    """The units the user's roles are assigned at (not every unit below them: an admin at the
+    root would otherwise list the whole city)."""
+    from org.models import Unit
+
+    unit_ids = {grant.unit_id for grant in grants_of(user)}
+    if not unit_ids:
+        return []
+    return [str(unit) for unit in Unit.objects.filter(pk__in=unit_ids).order_by("path")]
 
 
 def describe(user: Any) -> dict[str, Any]:
-    # Imported here so that template loading never depends on the org app being importable
-    # with all its models ready (template tag libraries are imported when the engine starts).
-    from org.roles import roles_of, units_for
-
     roles = roles_of(user)
-    role_labels = [Role(r).label for r in Role if r in roles]
-    units: list[str] = []
-    for role in sorted(roles):
-        for unit in units_for(user, role):
-            name = str(unit)
-            if name not in units:
-                units.append(name)
+    role_labels: list[str | Promise] = [role.label for role in Role if role.value in roles]
+    nav: list[Link] = links_for(roles)
     return {
         "name": user.display_name or user.get_full_name() or user.get_username(),
         "roles": role_labels,
         "role_codes": roles,
-        "units": units,
-        "nav": links_for(roles),
+        "units": assigned_unit_names(user),
+        "nav": nav,
     }
