@@ -18,3 +18,6 @@ from minsheng.settings import PASSWORD_HASHERS as _HASHERS  # noqa: E402
 
 # A fast hasher for fixtures; argon2 stays second so tests can still check it is the default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *_HASHERS]
+
+# WhiteNoise warns when the static root is missing; tests serve static files through finders.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
