@@ -149,11 +149,10 @@ def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("unhandled API error on %s %s", request.method, request.path)
-    return error_response(
-        request, 500, "internal_error", _("服务器内部错误，已记录，请稍后重试。")
-    )
+    return error_response(request, 500, "internal_error", _("服务器内部错误，已记录，请稍后重试。"))
 
 
 # Domain routers. They are added last so a router module may import ``api`` or
 # ``error_response`` from here without a circular import. One line per app:
 api.add_router("/system/", "minsheng.api_system.router")
+api.add_router("/auth/", "accounts.api.router")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import secrets
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+access_log = logging.getLogger("minsheng.access")
 
 # Scripts and styles come only from our own origin: government networks are often closed, and a
 # strict policy turns an injected <script> into a no-op even if escaping were ever missed.
@@ -32,8 +35,24 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-Id", "")
         rid = incoming if 0 < len(incoming) <= 64 and incoming.isalnum() else secrets.token_hex(8)
         token = request_id_var.set(rid)
+        start = time.perf_counter()
         try:
             response = self.get_response(request)
+            duration_ms = round((time.perf_counter() - start) * 1000, 1)
+            # The path only, never the query string: tracking codes and phone numbers travel there.
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "event": "request",
+                    "method": request.method,
+                    "path": request.path,
+                    "status_code": response.status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
         finally:
             request_id_var.reset(token)
         response["X-Request-Id"] = rid

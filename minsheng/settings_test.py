@@ -13,8 +13,8 @@ os.environ.setdefault("MINSHENG_DATA_DIR", tempfile.mkdtemp(prefix="minsheng-tes
 os.environ.setdefault("MINSHENG_VAULT_KEYS", "dGVzdC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZyEhISE=")
 os.environ.setdefault("MINSHENG_LOG_FORMAT", "text")
 
-from minsheng.settings import *  # noqa: E402,F403
-from minsheng.settings import PASSWORD_HASHERS as _HASHERS  # noqa: E402
+from minsheng.settings import *  # noqa: F403
+from minsheng.settings import PASSWORD_HASHERS as _HASHERS
 
 # A fast hasher for fixtures; argon2 stays second so tests can still check it is the default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *_HASHERS]
