@@ -7,10 +7,14 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve minsheng with waitress (a production WSGI server) and WhiteNoise for static files."
+    help = (
+        "Serve minsheng with waitress (a production WSGI server) and WhiteNoise for static files."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+        )
         parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
         parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
 
@@ -21,5 +25,10 @@ class Command(BaseCommand):
 
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(f"minsheng serving on http://{opts['host']}:{opts['port']}/")
-        serve(application, host=opts["host"], port=opts["port"], threads=opts["threads"],
-              ident="minsheng")
+        serve(
+            application,
+            host=opts["host"],
+            port=opts["port"],
+            threads=opts["threads"],
+            ident="minsheng",
+        )
