@@ -1,0 +1,112 @@
+"""Sign-in endpoints under ``/api/auth/``.
+
+Citizens sign in with ``POST otp/request`` then ``POST otp/verify``. A successful verify **signs
+the caller in on the Django session** (the ``sessionid`` cookie) and returns who they are; it also
+sets the ``csrftoken`` cookie, whose value later unsafe calls send as ``X-CSRFToken``. We chose the
+session over a second kind of short-lived token so that the web pages and a mobile web view share
+one sign-in, one logout and one lockout story; integrations use ``ApiToken`` bearer tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema
+from pydantic import field_validator
+
+from accounts import services
+from accounts.api_auth import token_or_session
+from accounts.models import User
+from minsheng.api import ErrorOut
+from vault.crypto import mask_phone
+
+router = Router(tags=["auth"])
+
+
+class OtpRequestIn(Schema):
+    phone: str = Field(
+        ..., min_length=1, max_length=32, description="中国大陆手机号，可带 +86 与空格"
+    )
+
+
+class OtpRequestOut(Schema):
+    phone_masked: str = Field(..., description="打码后的手机号，如 138****8000")
+    expires_in: int = Field(..., description="验证码有效秒数")
+    resend_in: int = Field(..., description="多少秒后可以重新获取")
+
+
+class OtpVerifyIn(Schema):
+    phone: str = Field(..., min_length=1, max_length=32)
+    code: str = Field(..., min_length=1, max_length=16, description="短信中的 6 位验证码")
+
+    @field_validator("code")
+    @classmethod
+    def six_digits(cls, value: str) -> str:
+        cleaned = "".join(value.split())
+        if not (len(cleaned) == services.OTP_DIGITS and cleaned.isdigit()):
+            raise ValueError(_("验证码应为 6 位数字"))
+        return cleaned
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    display_name: str
+    kind: Literal["staff", "citizen"]
+    roles: list[str]
+    phone_masked: str | None = Field(None, description="打码后的手机号；未登记则为 null")
+    auth: Literal["session", "token"]
+
+
+def me_of(request: HttpRequest, user: User) -> MeOut:
+    from org.roles import roles_of
+
+    return MeOut(
+        id=user.pk,
+        username=user.username,
+        display_name=user.display_name,
+        kind=user.kind,  # type: ignore[arg-type]
+        roles=sorted(roles_of(user)),
+        phone_masked=mask_phone(user.phone) if user.phone else None,
+        auth="token" if getattr(request, "api_token", None) is not None else "session",
+    )
+
+
+@router.post(
+    "/otp/request",
+    response={200: OtpRequestOut, 422: ErrorOut, 429: ErrorOut, 503: ErrorOut},
+    auth=None,
+    summary="发送短信验证码 Send a sign-in code by SMS",
+)
+def otp_request(request: HttpRequest, payload: OtpRequestIn) -> OtpRequestOut:
+    sent = services.request_phone_code(request, payload.phone)
+    return OtpRequestOut(
+        phone_masked=sent.phone_masked, expires_in=sent.expires_in, resend_in=sent.resend_in
+    )
+
+
+@router.post(
+    "/otp/verify",
+    response={200: MeOut, 400: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    auth=None,
+    summary="用验证码登录 Sign in with the SMS code (sets the session)",
+)
+def otp_verify(request: HttpRequest, payload: OtpVerifyIn) -> MeOut:
+    user = services.verify_phone_code(request, payload.phone, payload.code)
+    get_token(request)
+    return me_of(request, user)
+
+
+@router.get(
+    "/me",
+    response={200: MeOut, 401: ErrorOut},
+    auth=token_or_session,
+    summary="当前登录者 Who am I",
+)
+def me(request: HttpRequest) -> MeOut:
+    user = request.user
+    assert isinstance(user, User)
+    return me_of(request, user)
