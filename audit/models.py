@@ -8,7 +8,7 @@ of the same chain with action ``personal_data.view``; ``AccessLogEntry`` is a pr
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.db import models
@@ -82,11 +82,11 @@ class AuditEntry(models.Model):
     class Meta:
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
-        ordering = ["seq"]
-        indexes = [
+        ordering = ("seq",)
+        indexes = (
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["actor", "seq"], name="audit_actor_seq_idx"),
-        ]
+        )
         default_permissions = ("view",)
 
     def __str__(self) -> str:
@@ -101,13 +101,11 @@ class AuditEntry(models.Model):
         raise AuditImmutableError(f"audit entry #{self.seq} cannot be deleted")
 
 
-class AccessLogQuerySet(AuditEntryQuerySet):
-    pass
-
-
 class AccessLogManager(models.Manager["AccessLogEntry"]):
-    def get_queryset(self) -> AccessLogQuerySet:
-        return AccessLogQuerySet(self.model, using=self._db).filter(action=ACCESS_ACTION)
+    def get_queryset(self) -> models.QuerySet[AccessLogEntry]:
+        # The audit queryset keeps update() and delete() refused for the proxy too.
+        qs = AuditEntryQuerySet(self.model, using=self._db).filter(action=ACCESS_ACTION)
+        return cast("models.QuerySet[AccessLogEntry]", qs)
 
 
 class AccessLogEntry(AuditEntry):

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '审计记录',
                 'verbose_name_plural': '审计记录',
-                'ordering': ['seq'],
+                'ordering': ('seq',),
                 'default_permissions': ('view',),
             },
         ),
