@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent
+pytest_plugins = ["tests.personas"]
 
 
 def shared_data_dir() -> Path:

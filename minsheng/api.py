@@ -155,4 +155,5 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 # Domain routers. They are added last so a router module may import ``api`` or
 # ``error_response`` from here without a circular import. One line per app:
 api.add_router("/system/", "minsheng.api_system.router")
+api.add_router("/org/", "org.api.router")
 api.add_router("/auth/", "accounts.api.router")
