@@ -149,6 +149,9 @@ SMS_OUTBOX_DIR = DATA_DIR / "sms-outbox"
 # Base64 of a 32-byte key; several keys separated by commas, the first one used for new writes.
 VAULT_KEYS = env_str("MINSHENG_VAULT_KEYS")
 VAULT_KEY_FILE = DATA_DIR / "vault.key"
+# Key of the blind indexes (lookup hashes); separate so that rotating VAULT_KEYS keeps lookups valid.
+VAULT_INDEX_KEY = env_str("MINSHENG_VAULT_INDEX_KEY")
+VAULT_INDEX_KEY_FILE = DATA_DIR / "vault-index.key"
 
 # --- i18n ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

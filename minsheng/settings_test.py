@@ -11,6 +11,7 @@ os.environ.setdefault("MINSHENG_ENV", "test")
 os.environ.setdefault("MINSHENG_DATA_DIR", tempfile.mkdtemp(prefix="minsheng-test-"))
 # A fixed, obviously-test key so the vault works without touching var/.
 os.environ.setdefault("MINSHENG_VAULT_KEYS", "dGVzdC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZyEhISE=")
+os.environ.setdefault("MINSHENG_VAULT_INDEX_KEY", "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMhISE=")
 os.environ.setdefault("MINSHENG_LOG_FORMAT", "text")
 
 from minsheng.settings import *  # noqa: F403

@@ -3,6 +3,12 @@
 Ciphertext format: ``v1:<key id>:<base64(nonce || ciphertext+tag)>``. The key id lets rotation
 find rows still under an old key. Keys come from ``MINSHENG_VAULT_KEYS`` (comma-separated base64
 32-byte keys, the first used for new writes); the embedded default creates ``var/vault.key``.
+
+Blind indexes (keyed hashes for exact lookup) use a separate key, ``MINSHENG_VAULT_INDEX_KEY``
+(embedded default ``var/vault-index.key``). Were they derived from the encryption key, rotating
+that key would silently break every lookup by phone or ID number until each ``*_hash`` column was
+recomputed; with a key of their own, rotation only re-encrypts. The index key is meant never to
+change: changing it means recomputing every stored blind index.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -55,27 +61,86 @@ def new_key_text() -> str:
     return base64.b64encode(os.urandom(32)).decode("ascii")
 
 
-@lru_cache(maxsize=1)
+def _read_or_create_key_file(path: Path, production: bool, variable: str) -> str:
+    if not path.exists():
+        if production:
+            raise VaultError(f"{variable} must be set in production")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first; use theirs
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(new_key_text() + "\n")
+    return path.read_text(encoding="ascii")
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1
+
+
+_cache: dict[str, tuple[object, tuple[Key, ...]]] = {}
+
+
 def keyring() -> tuple[Key, ...]:
-    """The configured keys, current first. Cleared by ``reset_keyring`` after a rotation."""
+    """The configured keys, current first.
+
+    Read once from ``MINSHENG_VAULT_KEYS``; from the key file it is re-read whenever the file
+    changes, so a running server follows ``minsheng vault rotate-key`` without a restart.
+    """
     from django.conf import settings
 
     text = settings.VAULT_KEYS
-    if not text:
-        path = settings.VAULT_KEY_FILE
-        if not path.exists():
-            if settings.PRODUCTION:
-                raise VaultError("MINSHENG_VAULT_KEYS must be set in production")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(new_key_text() + "\n")
-        text = path.read_text(encoding="ascii")
-    return tuple(parse_keys(text))
+    if text:
+        cached = _cache.get("keys")
+        if cached is None or cached[0] != text:
+            _cache["keys"] = (text, tuple(parse_keys(text)))
+        return _cache["keys"][1]
+    path: Path = settings.VAULT_KEY_FILE
+    stamp = (str(path), _mtime(path))
+    cached = _cache.get("keys")
+    if cached is None or cached[0] != stamp:
+        keys = tuple(
+            parse_keys(_read_or_create_key_file(path, settings.PRODUCTION, "MINSHENG_VAULT_KEYS"))
+        )
+        _cache["keys"] = ((str(path), _mtime(path)), keys)
+        return keys
+    return cached[1]
+
+
+def keys_from_file() -> bool:
+    """True when the keys live in the embedded key file, so rotation may rewrite it."""
+    from django.conf import settings
+
+    return not settings.VAULT_KEYS
+
+
+def index_key() -> bytes:
+    """The blind-index key: ``MINSHENG_VAULT_INDEX_KEY`` or the embedded key file."""
+    from django.conf import settings
+
+    configured = getattr(settings, "VAULT_INDEX_KEY", None)
+    source = configured or str(settings.VAULT_INDEX_KEY_FILE)
+    cached = _cache.get("index")
+    if cached is not None and cached[0] == source:
+        return cached[1][0].secret
+    text = configured or _read_or_create_key_file(
+        settings.VAULT_INDEX_KEY_FILE, settings.PRODUCTION, "MINSHENG_VAULT_INDEX_KEY"
+    )
+    keys = parse_keys(text)
+    if len(keys) != 1:
+        raise VaultError("MINSHENG_VAULT_INDEX_KEY must be exactly one key")
+    _cache["index"] = (source, (keys[0],))
+    return keys[0].secret
 
 
 def reset_keyring() -> None:
-    keyring.cache_clear()
+    """Forget the cached keys (after a rotation or when a test changes the settings)."""
+    _cache.clear()
 
 
 def encrypt(plaintext: str) -> str:
@@ -97,7 +162,10 @@ def decrypt(token: str) -> str:
     _, key_id, body = parts
     for key in keyring():
         if key.key_id == key_id:
-            raw = base64.b64decode(body)
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except ValueError as exc:
+                raise VaultError("ciphertext is not valid base64 (edited?)") from exc
             try:
                 plain = AESGCM(key.secret).decrypt(raw[:12], raw[12:], key_id.encode())
             except Exception as exc:  # InvalidTag: wrong key or edited ciphertext
@@ -107,8 +175,11 @@ def decrypt(token: str) -> str:
 
 
 def blind_index(value: str, purpose: str) -> str:
-    """A keyed hash for exact lookup; derived from the current key, so rotation recomputes it."""
-    secret = hmac.new(keyring()[0].secret, b"blind-index:" + purpose.encode(), "sha256").digest()
+    """A keyed hash of the normalised value for exact lookup, one derived key per purpose.
+
+    Uses the index key, not the encryption key, so it survives encryption-key rotation.
+    """
+    secret = hmac.new(index_key(), b"blind-index:" + purpose.encode(), "sha256").digest()
     return hmac.new(secret, normalise_for_index(value).encode("utf-8"), "sha256").hexdigest()
 
 
