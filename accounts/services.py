@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import re
 import secrets
@@ -38,6 +39,8 @@ from audit.services import record
 from minsheng.errors import Conflict, ServiceError
 from minsheng.errors import RateLimited as RateLimited
 from vault.crypto import blind_index, mask_phone
+
+log = logging.getLogger("minsheng.accounts")
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -509,6 +512,20 @@ def request_phone_code(request: HttpRequest | None, raw_phone: str) -> CodeSent:
 
     code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
     ttl = settings.OTP_TTL_SECONDS
+    message = _("【民声】您的登录验证码是 %(code)s，%(m)d 分钟内有效。请勿告诉他人。") % {
+        "code": code,
+        "m": max(1, ttl // 60),
+    }
+    # Send before storing: a message that never left must not start a cooldown or use up the
+    # hourly allowance, so the person may ask again at once.
+    try:
+        sms.send(phone, message)
+    except sms.SmsError as exc:
+        cache.delete(f"accounts:otp-send:{digest}")
+        log.warning("sms to %s failed: %s", masked, exc)
+        raise ServiceError(
+            _("短信发送失败，请稍后再试。"), code="sms_unavailable", status=503
+        ) from None
     with transaction.atomic():
         # A new code replaces any earlier one, so only the latest message works.
         PhoneCode.objects.for_phone_hash(digest).unused().update(used_at=now)
@@ -520,19 +537,6 @@ def request_phone_code(request: HttpRequest | None, raw_phone: str) -> CodeSent:
         )
         record(None, "auth.otp.sent", row, after={"phone_masked": masked}, request=request)
     _hit(ip_key, 3600)
-    message = _("【民声】您的登录验证码是 %(code)s，%(m)d 分钟内有效。请勿告诉他人。") % {
-        "code": code,
-        "m": max(1, ttl // 60),
-    }
-    try:
-        sms.send(phone, message)
-    except sms.SmsError:
-        # Without the message the code is useless; drop it so the person may ask again at once.
-        PhoneCode.objects.filter(pk=row.pk).update(used_at=now)
-        cache.delete(f"accounts:otp-send:{digest}")
-        raise ServiceError(
-            _("短信发送失败，请稍后再试。"), code="sms_unavailable", status=503
-        ) from None
     return CodeSent(masked, ttl, OTP_RESEND_SECONDS)
 
 

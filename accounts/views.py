@@ -56,8 +56,10 @@ def _render_error(
 ) -> HttpResponse:
     """Show a service's message on the page, with the status the API would give."""
     form = context.get("form")
-    if isinstance(form, forms.AccessibleForm):
+    if isinstance(form, forms.AccessibleForm) and form.is_bound:
         form.add_error(None, str(exc.message))
+    else:
+        context["page_error"] = exc.message
     status = exc.status if exc.status in (403, 429, 503) else 200
     response = render(request, template, context, status=status)
     if isinstance(exc, RateLimited):
