@@ -118,7 +118,7 @@ def test_the_default_backend_writes_both(settings: Any, tmp_path: Path, capsys: 
 
 def test_a_backend_that_is_not_an_sms_backend_is_refused(settings: Any) -> None:
     settings.SMS_BACKEND = "pathlib.Path"
-    with pytest.raises(sms.SmsError, match="not an accounts.sms.SmsBackend"):
+    with pytest.raises(sms.SmsError, match=r"not an accounts\.sms\.SmsBackend"):
         sms.get_backend()
 
 

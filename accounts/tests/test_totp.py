@@ -86,9 +86,8 @@ def test_with_totp_on_the_password_alone_does_not_sign_in(handler: User) -> None
     step2 = client.post("/accounts/login/code/", {"code": code_at(secret, 1)})
     assert step2.status_code == 302
     assert int(client.session["_auth_user_id"]) == handler.pk
-    assert AuditEntry.objects.filter(action="auth.login", actor=handler).last().after == {
-        "method": "password+totp"
-    }
+    entry = AuditEntry.objects.filter(action="auth.login", actor=handler).last()
+    assert entry is not None and entry.after == {"method": "password+totp"}
 
 
 def test_a_used_code_cannot_be_replayed(handler: User) -> None:
