@@ -123,6 +123,23 @@ def test_the_portal_home_reads_well_on_a_phone_and_a_desktop(
     tab.console.assert_clean()
 
 
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize(
+    ("path", "name", "heading"),
+    [("/accounts/login/", "staff-sign-in", "工作人员登录"), ("/accounts/citizen/", "citizen-sign-in", "手机号登录")],
+)
+def test_the_sign_in_pages_read_well(
+    open_tab: Any, viewport: dict[str, int], path: str, name: str, heading: str
+) -> None:
+    tab = open_tab(viewport)
+    assert tab.goto(path).status == 200
+    page = tab.page
+    assert page.get_by_role("heading", name=heading).is_visible()
+    assert_readable(page)
+    screenshot(page, name)
+    tab.console.assert_clean()
+
+
 def test_the_language_switch_goes_to_english_and_back(open_tab: Any) -> None:
     tab = open_tab(PHONE)
     tab.goto("/")
