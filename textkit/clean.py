@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textkit.normalise import InputError, decode_bytes, find_garbled, normalise, normalise_many
 
@@ -104,7 +105,8 @@ def _data_lines(name: str) -> list[str]:
 
 @functools.cache
 def _spam_words() -> tuple[frozenset[str], frozenset[str]]:
-    strong, weak = set(), set()
+    strong: set[str] = set()
+    weak: set[str] = set()
     for word in _data_lines("spam_words.txt"):
         (strong if word.startswith("!") else weak).add(word.lstrip("!").lower())
     return frozenset(strong), frozenset(weak)
@@ -151,7 +153,9 @@ def _is_paragraph(text: str) -> bool:
 
 
 _SEPARATORS_RE = re.compile(r"\s*[|_｜丨/、,，;；\s]\s*")
-_PLACE_SUFFIX_RE = re.compile(r"^[\u4e00-\u9fff]{1,8}(省|市|县|区|旗|州|盟|镇|乡|村|自治州|自治县|特区|地区)$")
+_PLACE_SUFFIX_RE = re.compile(
+    r"^[\u4e00-\u9fff]{1,8}(省|市|县|区|旗|州|盟|镇|乡|村|自治州|自治县|特区|地区)$"
+)
 
 
 def _segments(text: str) -> list[str]:
@@ -203,7 +207,9 @@ def _rule_lists(line: Line) -> str | None:
     explicit = len(re.findall(r"[|_｜丨]", t))
     # Commas, enumeration commas and spaces make a list only when every piece is a bare term.
     enumerated = len(segs) >= 8 and max(len(s) for s in segs) <= 6
-    spaced = len(segs) >= 6 and not re.search(r"[、，,；;：:]", t) and max(len(s) for s in segs) <= 8
+    spaced = (
+        len(segs) >= 6 and not re.search(r"[、，,；;：:]", t) and max(len(s) for s in segs) <= 8
+    )
     if explicit < 4 and not enumerated and not spaced:
         return None
     places = sum(1 for s in segs if _PLACE_SUFFIX_RE.match(s))
@@ -229,6 +235,12 @@ def _rule_navigation(line: Line) -> str | None:
 
 def _rule_boilerplate(line: Line) -> str | None:
     low = line.text.lower()
+    # A footer packs several copyright phrases into one long line.
+    if (
+        len(low) <= 400
+        and sum(1 for r, p in _tabbed("boilerplate.txt") if r == "copyright" and p in low) >= 3
+    ):
+        return "boilerplate (copyright)"
     for reason, phrase in _tabbed("boilerplate.txt"):
         limit = 160 if reason == "copyright" else 40
         if phrase in low and len(low) <= limit:
@@ -242,7 +254,9 @@ def _rule_links(line: Line) -> str | None:
     return None
 
 
-_STAMP_END_RE = re.compile(r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s*[\u4e00-\u9fffA-Za-z]{0,6}$")
+_STAMP_END_RE = re.compile(
+    r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s*[\u4e00-\u9fffA-Za-z]{0,6}$"
+)
 _COUNTER_RE = re.compile(r"(评论|赞|阅读|浏览|点击|回复|跟贴)\s*[:：]?\s*\d+")
 
 
@@ -263,7 +277,11 @@ def _rule_related_prefix(line: Line) -> str | None:
     for phrase, reason in _section_headings().items():
         if reason == "related links" and line.text.startswith(phrase) and len(phrase) >= 4:
             rest = line.text[len(phrase) :]
-            if not _is_prose_sentence(rest) or len(_STAMP_END_RE.findall(rest)) or re.search(r"\d{4}-\d{2}-\d{2}", rest):
+            if (
+                not _is_prose_sentence(rest)
+                or len(_STAMP_END_RE.findall(rest))
+                or re.search(r"\d{4}-\d{2}-\d{2}", rest)
+            ):
                 return reason
     return None
 
@@ -289,9 +307,11 @@ _DATE_RE = re.compile(
 _LABEL_RE = re.compile(
     r"(?P<label>发布时间|发布日期|发表时间|更新时间|最后更新|时间|日期|来源于|本文来源|文章来源|信息来源|稿件来源|来源|出处|"
     r"作者|记者|采写|撰文|执笔|文|责任编辑|责编|编辑|关键词|关键字|标签|摘要|内容摘要|内容提要|提要|导读|浏览次数|点击数|阅读数|摄影|供稿)"
-    r"\s*[:：/]\s*"
+    r"\s*[:：/|｜]\s*"
 )
-_PERIODICAL_RE = re.compile(r"^(?P<name>[\u4e00-\u9fffA-Za-z《》]{2,20})\s*(?P<issue>\d{4}\s*年\s*(?:第\s*)?\d{1,3}\s*期)$")
+_PERIODICAL_RE = re.compile(
+    r"^(?P<name>[\u4e00-\u9fffA-Za-z《》]{2,20})\s*(?P<issue>\d{4}\s*年\s*(?:第\s*)?\d{1,3}\s*期)$"
+)
 _NAME_RE = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
 _KEYWORD_SPLIT_RE = re.compile(r"[;；,，、|\s]+")
 
@@ -316,6 +336,9 @@ def _label_fields(text: str, title: str | None = None) -> list[tuple[str, str]]:
     if not matches:
         return []
     lead = text[: matches[0].start()].strip(" |【】[]()（）")
+    contributed = re.match(r"^(.{2,30}?)(供稿|供图|报道)$", lead)
+    if contributed:
+        return [("来源", contributed.group(1)), *_label_fields(text[matches[0].start() :])]
     if lead and not _DATE_RE.fullmatch(lead) and len(lead) > 4:
         lkey, tkey = _norm_title(lead), _norm_title(title or "")
         if not (tkey and len(lkey) >= 6 and (lkey in tkey or tkey in lkey)):
@@ -348,13 +371,15 @@ def _apply_label(meta: Meta, label: str, value: str) -> None:
         words = [w for w in _KEYWORD_SPLIT_RE.split(value) if w]
         if len(words) > len(meta.keywords):
             meta.keywords = words
-    elif label in {"摘要", "内容摘要", "内容提要", "提要", "导读"}:
-        if value and not meta.abstract:
-            meta.abstract = value
+    elif label in {"摘要", "内容摘要", "内容提要", "提要", "导读"} and value and not meta.abstract:
+        meta.abstract = value
 
 
 def _clean_date(raw: str) -> str:
-    m = re.match(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(\d{1,2}:\d{2}(?::\d{2})?)?", raw)
+    m = re.match(
+        r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(\d{1,2}:\d{2}(?::\d{2})?)?",
+        raw,
+    )
     if not m:
         return raw.strip()
     y, mo, d, hm = m.groups()
@@ -366,14 +391,19 @@ def _metadata_line(line: Line, meta: Meta, title: str | None = None) -> str | No
     """Take metadata out of a short labelled or dated line; return the removal reason, or None."""
     t = line.text
     compact = re.sub(r"\s+", "", t)
-    if len(compact) > 90 or _is_paragraph(t) and not re.match(r"^(摘\s*要|内容摘要|内容提要|提要|导读)\s*[:：]", t):
-        m = re.match(r"^(摘\s*要|内容摘要|内容提要|提要|导读)\s*[:：]\s*(.+)$", t)
-        if not m:
-            return None
-    m = re.match(r"^(摘\s*要|内容摘要|内容提要|提要|导读|关\s*键\s*词|关键字|标签)\s*[:：]\s*(.+)$", t)
+    labelled_abstract = re.match(r"^(摘\s*要|内容摘要|内容提要|提要|导读)\s*[:：]", t)
+    if not labelled_abstract and (len(compact) > 90 or _is_paragraph(t)):
+        return None
+    m = re.match(
+        r"^(摘\s*要|内容摘要|内容提要|提要|导读|关\s*键\s*词|关键字|标签)\s*[:：]\s*(.+)$", t
+    )
     if m:
         _apply_label(meta, re.sub(r"\s+", "", m.group(1)), m.group(2))
-        return "metadata (abstract)" if "要" in m.group(1) or "导读" in m.group(1) else "metadata (keywords)"
+        return (
+            "metadata (abstract)"
+            if "要" in m.group(1) or "导读" in m.group(1)
+            else "metadata (keywords)"
+        )
     pm = _PERIODICAL_RE.match(t)
     if pm:
         issue = re.sub(r"\s+", "", pm.group("issue"))
@@ -416,7 +446,9 @@ def _is_reference(text: str) -> bool:
 
 
 def _is_bio(text: str) -> bool:
-    return bool(re.match(r"^[\u4e00-\u9fff·]{2,4}\s*[(（]\s*\d{4}\s*[-—–~～]\s*(\d{4})?\s*[)）]", text))
+    return bool(
+        re.match(r"^[\u4e00-\u9fff·]{2,4}\s*[(（]\s*\d{4}\s*[-—–~～]\s*(\d{4})?\s*[)）]", text)
+    )
 
 
 def _listish(text: str) -> bool:
@@ -433,7 +465,12 @@ def looks_like_html(text: str, filename: str | None = None) -> bool:
     if filename and filename.lower().endswith((".html", ".htm", ".xhtml", ".shtml")):
         return True
     head = text[:2000].lower()
-    return "<html" in head or "<!doctype html" in head or ("<body" in head) or len(re.findall(r"</(p|div|a|span|td)>", head)) >= 3
+    return (
+        "<html" in head
+        or "<!doctype html" in head
+        or ("<body" in head)
+        or len(re.findall(r"</(p|div|a|span|td)>", head)) >= 3
+    )
 
 
 def _md_lines(text: str) -> list[Line]:
@@ -445,7 +482,13 @@ def _md_lines(text: str) -> list[Line]:
             continue
         if raw.startswith("|") and raw.endswith("|"):
             cells = [c.strip() for c in re.split(r"(?<!\\)\|", raw.strip("|"))]
-            out.extend(_md_lines("\n".join(c.replace("\\|", "|") for c in cells if c and not re.fullmatch(r"-+", c))))
+            out.extend(
+                _md_lines(
+                    "\n".join(
+                        c.replace("\\|", "|") for c in cells if c and not re.fullmatch(r"-+", c)
+                    )
+                )
+            )
             continue
         list_item = bool(re.match(r"^[-*]\s+", raw))
         body = re.sub(r"^[-*]\s+", "", raw)
@@ -464,7 +507,9 @@ def _density_lines(html_text: str) -> list[Line]:
         root = lxml.html.fromstring(html_text)
     except (ValueError, lxml.etree.ParserError):
         return []
-    for bad in root.xpath("//script|//style|//noscript|//iframe|//form|//nav|//header|//footer|//aside|//select"):
+    for bad in root.xpath(
+        "//script|//style|//noscript|//iframe|//form|//nav|//header|//footer|//aside|//select"
+    ):
         bad.drop_tree()
     scores: dict[object, float] = {}
     for el in root.iter("p", "td", "div", "section", "article", "li"):
@@ -513,7 +558,9 @@ def _agrees(candidate: str, reference: str) -> bool:
 
 
 _TITLE_SEP_RE = re.compile(r"\s*(?:_+|\|+|｜|\s[-–—]+\s|[-–—]+)\s*")
-_SITE_WORD_RE = re.compile(r"网|新闻|日报|晚报|频道|订阅|政府|报|在线|官方|门户|\.com|\.cn|资讯|公报|Paper|吧", re.I)
+_SITE_WORD_RE = re.compile(
+    r"网|新闻|日报|晚报|频道|订阅|政府|报|在线|官方|门户|\.com|\.cn|资讯|公报|Paper|吧", re.I
+)
 
 
 def _strip_site_suffix(title: str, body_key: str = "") -> str:
@@ -526,7 +573,9 @@ def _strip_site_suffix(title: str, body_key: str = "") -> str:
         head, tail = title[: last.start()].strip(), title[last.end() :].strip()
         if len(head) < 6 or len(tail) > 20:
             break
-        if _SITE_WORD_RE.search(tail) or (_norm_title(head) in body_key and _norm_title(tail) not in _norm_title(head)):
+        if _SITE_WORD_RE.search(tail) or (
+            _norm_title(head) in body_key and _norm_title(tail) not in _norm_title(head)
+        ):
             title = head
             continue
         break
@@ -544,7 +593,9 @@ def _strip_injected_prefix(title: str, body_key: str) -> str:
 def _choose_title(html_text: str, traf_title: str | None, body_key: str) -> str | None:
     tags = _tag_texts(html_text, "title")
     base = tags[0] if tags else traf_title
-    candidates = [h for h in _tag_texts(html_text, "h1") if 4 <= len(h) <= 100 and _HAN_RE.search(h)]
+    candidates = [
+        h for h in _tag_texts(html_text, "h1") if 4 <= len(h) <= 100 and _HAN_RE.search(h)
+    ]
     if traf_title:
         candidates.append(traf_title)
     if base:
@@ -561,28 +612,44 @@ def _extract_html(html_text: str) -> tuple[list[Line], Meta]:
 
     fixed = _STRAY_END_TAGS_RE.sub("", html_text)
     doc = trafilatura.bare_extraction(
-        fixed, with_metadata=True, include_comments=False, include_tables=True, include_links=True, deduplicate=False
+        fixed,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_links=True,
+        deduplicate=False,
     )
     meta = Meta()
     lines: list[Line] = []
+    data: dict[str, Any] = {}
     if doc is not None:
-        lines = _md_lines(doc.text or "")
-        meta.date = doc.date
-        author = (doc.author or "").strip()
-        author = re.sub(r"\s*关注$", "", author)
-        if author and _HAN_RE.search(author) and not re.search(r"[A-Za-z]", author) and len(author) <= 12:
+        data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+        lines = _md_lines(data.get("text") or "")
+        meta.date = data.get("date")
+        author = re.sub(r"\s*关注$", "", (data.get("author") or "").strip())
+        if (
+            author
+            and _HAN_RE.search(author)
+            and not re.search(r"[A-Za-z]", author)
+            and len(author) <= 12
+        ):
             meta.author = author
-        if doc.sitename and _HAN_RE.search(doc.sitename) and "版权" not in doc.sitename:
-            meta.source = doc.sitename
-        tags = [w for t in (doc.tags or []) for w in _KEYWORD_SPLIT_RE.split(t) if w and not re.search(r"[<>=\"']", w)]
-        meta.keywords = tags
-        meta.abstract = doc.description
+        sitename = data.get("sitename") or ""
+        if _HAN_RE.search(sitename) and "版权" not in sitename:
+            meta.source = sitename
+        meta.keywords = [
+            w
+            for t in (data.get("tags") or [])
+            for w in _KEYWORD_SPLIT_RE.split(t)
+            if w and not re.search(r"[<>=\"']", w)
+        ]
+        meta.abstract = data.get("description")
     fallback = _density_lines(fixed)
     kept = sum(_han(ln.text) for ln in lines if ln.link_ratio < 0.5)
     if sum(_han(ln.text) for ln in fallback) > 2 * kept + 50:
         lines = fallback
     body_key = _norm_title("".join(ln.text for ln in lines))
-    meta.title = _choose_title(fixed, doc.title if doc is not None else None, body_key)
+    meta.title = _choose_title(fixed, data.get("title"), body_key)
     return lines, meta
 
 
@@ -605,12 +672,13 @@ def _clean_lines(lines: list[Line], meta: Meta) -> CleanedPage:
 
     # Line rules, then sections (bio, references, related links) that swallow the lines after them.
     section: str | None = None
+    taken = 0
     seen: set[str] = set()
     first_paragraph = next((i for i, ln in enumerate(lines) if _is_paragraph(ln.text)), len(lines))
     for i, ln in enumerate(lines):
         heading = _heading_reason(ln.text)
         if heading:
-            section = heading
+            section, taken = heading, 0
             ln.reason = heading
             continue
         if section:
@@ -618,11 +686,14 @@ def _clean_lines(lines: list[Line], meta: Meta) -> CleanedPage:
             if stuffed:
                 ln.reason = stuffed
                 continue
-            if section == "related links" and not _listish(ln.text):
-                section = None
-            elif section == "author bio" and _is_paragraph(ln.text) and not _is_bio(ln.text) and i > 0 and lines[i - 1].reason != "author bio":
-                section = None
-            elif section == "references" and not (_is_reference(ln.text) or _listish(ln.text)):
+            taken += 1
+            ends = {
+                "related links": not _listish(ln.text),
+                # A bio is a paragraph or two after its heading; prose after that is article again.
+                "author bio": taken > 2 and _is_paragraph(ln.text) and not _is_bio(ln.text),
+                "references": not (_is_reference(ln.text) or _listish(ln.text)),
+            }
+            if ends.get(section, False):
                 section = None
             else:
                 ln.reason = section
@@ -640,7 +711,11 @@ def _clean_lines(lines: list[Line], meta: Meta) -> CleanedPage:
         if _is_reference(ln.text):
             ln.reason = "references"
             continue
-        meta_reason = _metadata_line(ln, meta, meta_title) if (i <= first_paragraph + 2 or len(ln.text) <= 60) else None
+        meta_reason = (
+            _metadata_line(ln, meta, meta_title)
+            if (i <= first_paragraph + 2 or len(ln.text) <= 60)
+            else None
+        )
         if meta_reason:
             ln.reason = meta_reason
             continue
@@ -657,7 +732,11 @@ def _clean_lines(lines: list[Line], meta: Meta) -> CleanedPage:
         for ln in body:
             if _is_paragraph(ln.text):
                 break
-            if 4 <= len(ln.text) <= 60 and _HAN_RE.search(ln.text) and not _SENTENCE_END_RE.search(ln.text):
+            if (
+                4 <= len(ln.text) <= 60
+                and _HAN_RE.search(ln.text)
+                and not _SENTENCE_END_RE.search(ln.text)
+            ):
                 title = ln.text
                 ln.reason = "title"
                 break
@@ -682,14 +761,16 @@ def _clean_lines(lines: list[Line], meta: Meta) -> CleanedPage:
     for idx, ln in enumerate(lines):
         if ln.reason is None:
             acc += _han(ln.text)
-        elif ln.reason.startswith("metadata") and acc > 0.6 * total and re.match(r"^(责任编辑|责编|编辑|作者|采写|本文来源|文章来源)", ln.text):
+        elif (
+            ln.reason.startswith("metadata")
+            and acc > 0.6 * total
+            and re.match(r"^(责任编辑|责编|编辑|作者|采写|本文来源|文章来源)", ln.text)
+        ):
             cut_from = idx
             break
     if cut_from is not None:
         for ln in lines[cut_from + 1 :]:
-            if ln.reason is None and not _is_paragraph(ln.text):
-                ln.reason = "after the end of the article"
-            elif ln.reason is None and _han(ln.text) < 120:
+            if ln.reason is None and (not _is_paragraph(ln.text) or _han(ln.text) < 120):
                 ln.reason = "after the end of the article"
 
     # Runs of three or more short list items are link lists (related, hot, most-read).
@@ -702,6 +783,15 @@ def _clean_lines(lines: list[Line], meta: Meta) -> CleanedPage:
             for item in run:
                 item.reason = "link list"
         run = []
+
+    # A credit glued to the last line by the extractor: '…搓搓手了！！！编辑|禤志杰'.
+    tail = [ln for ln in lines if ln.reason is None][-3:]
+    for ln in tail:
+        m = _TRAILING_CREDIT_RE.search(ln.text)
+        if m and m.start() > 0:
+            page.removed.append(Removed("metadata", m.group(0).strip(), ln.lineno))
+            _apply_label(meta, m.group("label"), m.group("name"))
+            ln.text = ln.text[: m.start()].rstrip()
 
     page.title = title
     page.date = meta.date
@@ -722,7 +812,12 @@ def _clean_lines(lines: list[Line], meta: Meta) -> CleanedPage:
     return page
 
 
-_LEAD_STAMP_RE = re.compile(r"^(?:最后更新|更新时间|发布时间|发布日期|时间)\s*[:：]\s*[\d\-/: 年月日]{8,22}\s*")
+_TRAILING_CREDIT_RE = re.compile(
+    r"\s*(?P<label>责任编辑|责编|编辑|作者|来源)\s*[:：|｜/]\s*(?P<name>[\u4e00-\u9fff·]{2,6})\s*$"
+)
+_LEAD_STAMP_RE = re.compile(
+    r"^(?:最后更新|更新时间|发布时间|发布日期|时间)\s*[:：]\s*" + _DATE_RE.pattern + r"\s*"
+)
 
 
 def _short(text: str, limit: int = 120) -> str:
@@ -747,7 +842,9 @@ def _text_lines(text: str) -> list[Line]:
     return [Line(raw, i + 1) for i, raw in enumerate(text.split("\n")) if raw.strip()]
 
 
-def clean_page(raw: str | bytes, *, filename: str | None = None, encoding: str | None = None) -> CleanedPage:
+def clean_page(
+    raw: str | bytes, *, filename: str | None = None, encoding: str | None = None
+) -> CleanedPage:
     """Clean one scraped page. ``raw`` bytes are decoded strictly (see ``decode_bytes``).
 
     Raises ``InputError`` for empty, binary or wrongly encoded input.

@@ -95,7 +95,12 @@ def _traditional_chars() -> frozenset[str]:
     for line in table.read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
         targets = parts[1].split() if len(parts) == 2 else []
-        if len(parts[0]) == 1 and targets and parts[0] not in targets and not _has_astral(targets[0]):
+        if (
+            len(parts[0]) == 1
+            and targets
+            and parts[0] not in targets
+            and not _has_astral(targets[0])
+        ):
             chars.add(parts[0])
     return frozenset(chars)
 
@@ -150,7 +155,9 @@ _PUA_RE = re.compile("[\ue000-\uf8ff]+")
 _ZERO_WIDTH_RE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 # Chinese punctuation that NFKC would turn into ASCII; kept full-width.
 # Latin-1 superscripts and fractions are kept too: NFKC would erase the evidence of mojibake.
-_KEEP_FULLWIDTH_RE = re.compile("([，！？：；（）…\u00a8\u00aa\u00af\u00b2-\u00b5\u00b8-\u00ba\u00bc-\u00be])")
+_KEEP_FULLWIDTH_RE = re.compile(
+    "([，！？：；（）…\u00a8\u00aa\u00af\u00b2-\u00b5\u00b8-\u00ba\u00bc-\u00be])"
+)
 
 _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _PINYIN_LETTERS = f"a-zü{_TONE_VOWELS}"
@@ -159,9 +166,7 @@ _SYLLABLE = re.compile(
     r"(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|üan|van|ai|ei|ao|ou|an|en|er|in|un"
     r"|ün|ia|ie|iu|ua|uo|ui|üe|ue|ve|a|o|e|i|u|ü|v|ng|m|n)"
 )
-_TONELESS = str.maketrans(
-    _TONE_VOWELS, "aaaaeeeeiiiioooouuuuüüüü"
-)
+_TONELESS = str.maketrans(_TONE_VOWELS, "aaaaeeeeiiiioooouuuuüüüü")
 # One to four syllables, tone marks or tone numbers, in ASCII or full-width brackets, right after
 # a Han character: 形勢(shì), 形勢（shì）, 形勢(shi4), 形勢(xíng shì).
 _PINYIN_ANNOTATION_RE = re.compile(
@@ -213,7 +218,12 @@ _BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
 def _fold_whitespace(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = (
+        text.replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\u2028", "\n")
+        .replace("\u2029", "\n")
+    )
     text = _ZERO_WIDTH_RE.sub("", text)
     text = _SPACES_RE.sub(" ", text)
     text = _SPACE_NEAR_CJK_PUNCT_RE.sub(r"\1", text)
@@ -243,7 +253,9 @@ def analyse(text: str) -> Normalised:
 
 # --- garbled spans --------------------------------------------------------------------------
 
-_INTERROGATIVES = re.compile("[吗呢吧么嘛啥谁哪怎几何岂]|什么|多少|是否|难道|为啥|要不要|是不是|有没有|能不能|对不对|好不好")
+_INTERROGATIVES = re.compile(
+    "[吗呢吧么嘛啥谁哪怎几何岂]|什么|多少|是否|难道|为啥|要不要|是不是|有没有|能不能|对不对|好不好"
+)
 _CLAUSE_BREAK = re.compile(r"[。！？!?；;，,：:\n]")
 _QMARK_RUN_RE = re.compile(r"[?？]+")
 _FFFD_RE = re.compile("\ufffd+")
@@ -255,11 +267,15 @@ _LATIN1_RUN_RE = re.compile(
 )
 _STRAY_LETTER_RE = re.compile(f"(?<=[{_CJK}])[A-Za-z](?=[{_CJK}])")
 # A pinyin annotation that lost its opening bracket or its base character: "?yàn)".
-_PINYIN_FRAGMENT_RE = re.compile(rf"(?<![(（{_PINYIN_LETTERS}])[{_PINYIN_LETTERS}]*[{_TONE_VOWELS}][{_PINYIN_LETTERS}]*[)）]")
+_PINYIN_FRAGMENT_RE = re.compile(
+    rf"(?<![(（{_PINYIN_LETTERS}])[{_PINYIN_LETTERS}]*[{_TONE_VOWELS}][{_PINYIN_LETTERS}]*[)）]"
+)
 _BARE_PINYIN_RE = re.compile(rf"[(（]([{_PINYIN_LETTERS}]+[1-5]?)[)）]")
 # Symbols that do not belong inside running Chinese text: Bopomofo, Kangxi radicals, strokes,
 # box drawing, geometric shapes, misc symbols, half-width katakana.
-_SYMBOL_RE = re.compile("[\u203b\u3013\u2190-\u23ff\u3100-\u312f\u31a0-\u31bf\u2e80-\u2fdf\u31c0-\u31ef\u2500-\u25ff\u2600-\u27bf\u3200-\u33ff\uff61-\uff9f]")
+_SYMBOL_RE = re.compile(
+    "[\u203b\u3013\u2190-\u23ff\u3100-\u312f\u31a0-\u31bf\u2e80-\u2fdf\u31c0-\u31ef\u2500-\u25ff\u2600-\u27bf\u3200-\u33ff\uff61-\uff9f]"
+)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -297,7 +313,11 @@ def _anchors(text: str) -> list[tuple[int, int, str]]:
         after = text[e] if e < len(text) else ""
         # A question mark ends a clause; a lost character sits inside a word, between Han
         # characters or before a pinyin fragment or private-use character.
-        inside = (_is_han(before) and _is_han(after)) or (after.isascii() and after.isalpha()) or "\ue000" <= after <= "\uf8ff"
+        inside = (
+            (_is_han(before) and _is_han(after))
+            or (after.isascii() and after.isalpha())
+            or "\ue000" <= after <= "\uf8ff"
+        )
         long_run = e - s >= 4 and (_is_han(before) or _is_han(after))
         if (inside or long_run) and not _qmark_is_question(text, s, e):
             found.append((s, e, "question_marks"))
@@ -325,7 +345,15 @@ def _anchors(text: str) -> list[tuple[int, int, str]]:
 
 
 def _kind_rank(kind: str) -> int:
-    order = ["mojibake", "symbol_soup", "scrambled", "question_marks", "replacement_char", "private_use", "stray_letter"]
+    order = [
+        "mojibake",
+        "symbol_soup",
+        "scrambled",
+        "question_marks",
+        "replacement_char",
+        "private_use",
+        "stray_letter",
+    ]
     return order.index(kind) if kind in order else 0
 
 
@@ -386,7 +414,9 @@ def _bad_offset(data: bytes, encoding: str) -> int:
     return -1
 
 
-def decode_bytes(data: bytes, name: str = "input", encoding: str | None = None) -> tuple[str, list[str]]:
+def decode_bytes(
+    data: bytes, name: str = "input", encoding: str | None = None
+) -> tuple[str, list[str]]:
     """Decode a file's bytes strictly; return (text, warnings) or raise ``InputError``.
 
     Valid UTF-8 wins over a ``<meta charset>`` that says otherwise (pages are often re-saved
@@ -403,7 +433,9 @@ def decode_bytes(data: bytes, name: str = "input", encoding: str | None = None) 
         raise InputError(f"{name} looks binary (NUL byte at offset {nul}), not text or HTML")
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
     if controls > len(sample) * 0.05:
-        raise InputError(f"{name} looks binary ({controls} control bytes in the first {len(sample)}), not text or HTML")
+        raise InputError(
+            f"{name} looks binary ({controls} control bytes in the first {len(sample)}), not text or HTML"
+        )
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     utf8_ok = _bad_offset(body, "utf-8") < 0
     if encoding:
@@ -413,11 +445,19 @@ def decode_bytes(data: bytes, name: str = "input", encoding: str | None = None) 
         except LookupError:
             raise InputError(f"unknown encoding {encoding!r}") from None
         if enc != "utf-8" and utf8_ok and not body.isascii():
-            raise InputError(f"{name} is valid UTF-8, not {encoding}: reading it as {encoding} would garble it")
+            raise InputError(
+                f"{name} is valid UTF-8, not {encoding}: reading it as {encoding} would garble it"
+            )
         bad = _bad_offset(body, enc)
         if bad >= 0:
-            hint = " (it is valid UTF-8)" if utf8_ok else (" (it decodes as GB18030)" if _bad_offset(body, "gb18030") < 0 else "")
-            raise InputError(f"{name} is not valid {encoding}: undecodable byte 0x{body[bad]:02x} at offset {bad}{hint}")
+            hint = (
+                " (it is valid UTF-8)"
+                if utf8_ok
+                else (" (it decodes as GB18030)" if _bad_offset(body, "gb18030") < 0 else "")
+            )
+            raise InputError(
+                f"{name} is not valid {encoding}: undecodable byte 0x{body[bad]:02x} at offset {bad}{hint}"
+            )
         return body.decode(enc), warnings
     declared = declared_charset(data)
     if utf8_ok:
@@ -430,10 +470,14 @@ def decode_bytes(data: bytes, name: str = "input", encoding: str | None = None) 
         if gb_ok:
             return body.decode("gb18030"), warnings
         gbad = _bad_offset(body, "gb18030")
-        raise InputError(f"{name} declares charset {declared} but byte 0x{body[gbad]:02x} at offset {gbad} is not GB18030, and it is not UTF-8 either")
+        raise InputError(
+            f"{name} declares charset {declared} but byte 0x{body[gbad]:02x} at offset {gbad} is not GB18030, and it is not UTF-8 either"
+        )
     said = f"declares charset {declared} but " if declared else ""
     hint = "; it decodes as GB18030 — pass --encoding gb18030 if that is right" if gb_ok else ""
-    raise InputError(f"{name} {said}is not valid UTF-8: byte 0x{body[bad]:02x} at offset {bad}{hint}")
+    raise InputError(
+        f"{name} {said}is not valid UTF-8: byte 0x{body[bad]:02x} at offset {bad}{hint}"
+    )
 
 
 def read_text_file(path: str | Path, encoding: str | None = None) -> tuple[str, list[str]]:
