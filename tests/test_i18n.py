@@ -42,6 +42,11 @@ KEYWORDS = {
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]")
 
 
+def forms(value: Any) -> tuple[str, ...]:
+    """A message id or string as a tuple of its forms (one, or singular and plurals)."""
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
 def catalogue() -> Catalog:
     with PO.open("rb") as fh:
         return read_po(fh, locale="en")
@@ -61,18 +66,15 @@ def msgids_in(path: Path) -> Iterator[tuple[str | None, str]]:
     text = path.read_text(encoding="utf-8")
     if path.suffix != ".py":
         text = templatize(text, origin=str(path))
-    for _line, _func, message, _comments in extract_python(
+    for _line, func, message, _comments in extract_python(
         io.BytesIO(text.encode("utf-8")), KEYWORDS, [], {"encoding": "utf-8"}
     ):
-        if isinstance(message, tuple):
-            if _func.startswith(("pgettext", "npgettext")):
-                context, singular = message[0], message[1]
-            else:
-                context, singular = None, message[0]
-        else:
-            context, singular = None, message
-        if singular:
-            yield context, singular
+        parts = forms(message)
+        context: str | None = None
+        if str(func).startswith(("pgettext", "npgettext")):
+            context, parts = parts[0], parts[1:]
+        if parts and parts[0]:
+            yield context, parts[0]
 
 
 def test_every_message_in_the_catalogue_has_an_english_translation() -> None:
@@ -80,8 +82,7 @@ def test_every_message_in_the_catalogue_has_an_english_translation() -> None:
     for message in catalogue():
         if not message.id:
             continue
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if message.fuzzy or not all(strings):
+        if message.fuzzy or not all(forms(message.string)):
             untranslated.append(message.id)
     assert untranslated == [], f"{len(untranslated)} untranslated: {untranslated[:20]}"
 
@@ -91,17 +92,16 @@ def test_translations_keep_every_placeholder_of_the_chinese_text() -> None:
     for message in catalogue():
         if not message.id:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids = forms(message.id)
         wanted = set(PLACEHOLDER.findall(ids[0]))
-        for string in strings:
+        for string in forms(message.string):
             if string and set(PLACEHOLDER.findall(string)) != wanted:
                 wrong.append((ids[0], string))
     assert wrong == []
 
 
 def test_every_marked_string_in_the_code_is_in_the_catalogue() -> None:
-    known = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in catalogue() if m.id}
+    known = {(m.context, forms(m.id)[0]) for m in catalogue() if m.id}
     missing = sorted(
         {
             f"{path.relative_to(REPO)}: {msgid}"
@@ -123,14 +123,14 @@ def test_the_compiled_catalogue_matches_the_po_file() -> None:
     for message in catalogue():
         if not message.id or message.fuzzy:
             continue
-        msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+        msgid = forms(message.id)[0]
         key = f"{message.context}\x04{msgid}" if message.context else msgid
-        if isinstance(message.string, tuple):
-            for index, string in enumerate(message.string):
+        if message.pluralizable:
+            for index, string in enumerate(forms(message.string)):
                 if string:
                     expected[(key, index)] = string
         elif message.string:
-            expected[key] = message.string
+            expected[key] = forms(message.string)[0]
     compiled.pop("", None)  # the header
     stale = {k for k in expected.keys() | compiled.keys() if expected.get(k) != compiled.get(k)}
     assert not stale, (

@@ -47,7 +47,9 @@ def browser() -> Iterator[Any]:
     if executable is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but no chromium executable on PATH (apt-get install chromium)")
-        pytest.skip("no chromium executable on PATH; install Debian's chromium to run browser tests")
+        pytest.skip(
+            "no chromium executable on PATH; install Debian's chromium to run browser tests"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - playwright is in the test extra

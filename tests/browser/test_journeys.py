@@ -126,7 +126,10 @@ def test_the_portal_home_reads_well_on_a_phone_and_a_desktop(
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 @pytest.mark.parametrize(
     ("path", "name", "heading"),
-    [("/accounts/login/", "staff-sign-in", "工作人员登录"), ("/accounts/citizen/", "citizen-sign-in", "手机号登录")],
+    [
+        ("/accounts/login/", "staff-sign-in", "工作人员登录"),
+        ("/accounts/citizen/", "citizen-sign-in", "手机号登录"),
+    ],
 )
 def test_the_sign_in_pages_read_well(
     open_tab: Any, viewport: dict[str, int], path: str, name: str, heading: str

@@ -15,4 +15,8 @@ def staff_context(context: template.Context) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    # A page that already described the person (the workbench home does) passes it down.
+    known = context.get("staff")
+    if isinstance(known, dict):
+        return known
     return describe(user)
