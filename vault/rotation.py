@@ -23,7 +23,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models.functions import Substr
+from django.db.models.functions import Cast, Substr
 
 from vault import crypto
 from vault.fields import EncryptedCharField
@@ -100,9 +100,20 @@ def _reencrypt_column(
             if not pks:
                 return done
             rows = []
-            for pk, raw in column.rows().filter(pk__in=pks).values_list("pk", name):
-                # values_list decrypts through the field; re-read here so a failure names the row.
-                rows.append(column.model(pk=pk, **{name: raw}))
+            # Read the raw ciphertext (a plain-text cast skips the field's decryption) so a value
+            # that fails to decrypt is reported with its row.
+            raw_rows = (
+                column.rows()
+                .filter(pk__in=pks)
+                .annotate(_raw=Cast(name, output_field=models.TextField()))
+                .values_list("pk", "_raw")
+            )
+            for pk, token in raw_rows:
+                try:
+                    plain = crypto.decrypt(token)
+                except crypto.VaultError as exc:
+                    raise crypto.VaultError(f"row pk={pk}: {exc}") from exc
+                rows.append(column.model(pk=pk, **{name: plain}))
             column.rows().bulk_update(rows, [column.field.name])
             last_pk = pks[-1]
         done += len(pks)
