@@ -31,34 +31,85 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
-import hashlib
-import re
+import functools
 import sys
 import time as _time
 import unicodedata
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DedupeIndex", "Match", "canonical", "lsh_params", "minhash_signatures"]
+__all__ = ["DedupeIndex", "Match", "canonical", "lsh_params"]
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 
-_WS = re.compile(r"\s+")
-_POLY = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: an odd multiplier with good spread
+_POLY64 = np.uint64(0x100000001B3)  # FNV 64-bit prime: odd, spreads bits upwards
 _FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
-_SHINGLE_BLOCK = 16384  # shingles per MinHash block: the (block, num_perm) buffer stays in cache
+_EXACT_SEED = np.uint64(0x9E3779B97F4A7C15)
+_POLY32 = np.uint32(0x01000193)  # FNV 32-bit prime
+_MIX32A = np.uint32(0x85EBCA6B)
+_MIX32B = np.uint32(0xC2B2AE35)
+# Shingles per MinHash block: the (num_perm, block) uint32 buffer stays in the CPU cache.
+_SHINGLE_BLOCK = 4096
+
+
+@functools.cache
+def _fold_table() -> U32:
+    """Code point → canonical code point for the BMP; 0 means "drop".
+
+    Single-character NFKC mappings plus case folding (full-width Ａ１！ → a1!), and whitespace and
+    invisible format characters (zero-width spaces, BOM) dropped. Multi-character expansions
+    (ligatures, ㈱) are left as they are: canonical forms only need to be consistent.
+    """
+    table = np.arange(0x10000, dtype=np.uint32)
+    for cp in range(0x10000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        ch = chr(cp)
+        if ch.isspace() or unicodedata.category(ch) == "Cf":
+            table[cp] = 0
+            continue
+        folded = unicodedata.normalize("NFKC", ch).casefold()
+        if folded != ch and len(folded) == 1:
+            table[cp] = 0 if folded.isspace() else ord(folded)
+    table[0] = 0
+    return table
+
+
+class _Canon(NamedTuple):
+    """Canonical code points of a batch of texts, concatenated, with each text's span."""
+
+    cps: U32
+    starts: I64
+    lens: I64
+
+
+def _canonicalise(texts: Sequence[str]) -> _Canon:
+    n = len(texts)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    raw = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    table = _fold_table()
+    folded = np.where(raw < 0x10000, table[raw & 0xFFFF], raw)
+    keep = folded != 0
+    kept_before = np.zeros(raw.size + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    bounds = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=bounds[1:])
+    new_bounds = kept_before[bounds]
+    return _Canon(folded[keep], new_bounds[:-1], np.diff(new_bounds))
 
 
 def canonical(text: str) -> str:
     """The form compared for exact duplicates and shingled for near ones."""
-    return _WS.sub("", unicodedata.normalize("NFKC", text).casefold())
+    c = _canonicalise([text])
+    return c.cps.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def _fmix64(h: U64) -> U64:
@@ -71,68 +122,75 @@ def _fmix64(h: U64) -> U64:
     return h
 
 
-def _exact_hashes(canon: Sequence[str]) -> U64:
-    return np.fromiter(
-        (
-            int.from_bytes(
-                hashlib.blake2b(c.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
-                "little",
-            )
-            for c in canon
-        ),
-        dtype=np.uint64,
-        count=len(canon),
-    )
+def _exact_hashes(c: _Canon, rows: I64) -> U64:
+    """A 64-bit hash of each selected text's canonical code points.
 
-
-def _shingle_hashes(canon: Sequence[str], k: int) -> tuple[U64, I64]:
-    """32-bit hashes (held in uint64) of every k-character shingle, and each text's first offset.
-
-    Texts shorter than ``k`` are padded so that every text has at least one shingle.
+    Each (position, code point) pair goes through a bijective 64-bit mixer and the results are
+    summed per text (tabulation-style hashing, vectorised through one wrapping prefix sum); the
+    length is mixed into the total. Distinct texts collide with probability about 2⁻⁶⁴.
     """
-    padded = [c if len(c) >= k else c + "\x00" * (k - len(c)) for c in canon]
-    lens = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
-    cps = np.frombuffer(
-        "".join(padded).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
-    ).astype(np.uint64)
-    m = cps.size - k + 1
-    h = cps[:m] * _POLY
-    for j in range(1, k):
-        h += cps[j : j + m]
-        if j < k - 1:
-            h *= _POLY
-    _fmix64(h)
-    counts = lens - k + 1
-    offsets = np.zeros(len(padded), dtype=np.int64)
+    cps = c.cps
+    pos = np.arange(cps.size, dtype=np.uint64) - np.repeat(c.starts, c.lens).astype(np.uint64)
+    vals = _fmix64((pos << np.uint64(21) | cps.astype(np.uint64)) ^ _EXACT_SEED)
+    prefix = np.zeros(cps.size + 1, dtype=np.uint64)
+    np.cumsum(vals, out=prefix[1:])
+    starts, lens = c.starts[rows], c.lens[rows]
+    total = prefix[starts + lens] - prefix[starts]
+    return _fmix64(total + lens.astype(np.uint64) * _POLY64)
+
+
+def _shingle_hashes(c: _Canon, rows: I64, exact: U64, k: int) -> tuple[U32, I64]:
+    """32-bit hashes of every k-character shingle of the selected texts, and each one's offset.
+
+    A text shorter than ``k`` has one shingle: itself (its exact hash).
+    """
+    cps = c.cps
+    m = max(cps.size - k + 1, 1)
+    h = np.zeros(m, dtype=np.uint32)
+    if cps.size >= k:
+        h ^= cps[:m]
+        for j in range(1, k):
+            h *= _POLY32
+            h ^= cps[j : j + m]
+        # murmur3 fmix32: every input bit reaches every output bit
+        h ^= h >> np.uint32(16)
+        h *= _MIX32A
+        h ^= h >> np.uint32(13)
+        h *= _MIX32B
+        h ^= h >> np.uint32(16)
+    starts, lens = c.starts[rows], c.lens[rows]
+    short = lens < k
+    counts = np.where(short, 1, lens - k + 1)
+    offsets = np.zeros(rows.size, dtype=np.int64)
     np.cumsum(counts[:-1], out=offsets[1:])
-    text_starts = np.zeros(len(padded), dtype=np.int64)
-    np.cumsum(lens[:-1], out=text_starts[1:])
     total = int(counts.sum())
-    positions = np.repeat(text_starts - offsets, counts) + np.arange(total, dtype=np.int64)
-    return h[positions] >> np.uint64(32), offsets
+    positions = np.repeat(starts - offsets, counts) + np.arange(total, dtype=np.int64)
+    x = h[np.minimum(positions, m - 1)]
+    x[offsets[short]] = (exact[short] >> np.uint64(32)).astype(np.uint32)
+    return x, offsets
 
 
-def minhash_signatures(canon: Sequence[str], a: U64, b: U64, k: int) -> U32:
-    """MinHash signatures (``len(canon)`` × ``len(a)``, uint32) of canonical texts."""
-    n, p = len(canon), a.size
-    out = np.empty((n, p), dtype=np.uint32)
-    if n == 0:
-        return out
-    x, offsets = _shingle_hashes(canon, k)
+def _minhash(x: U32, offsets: I64, a: U32, b: U32) -> U32:
+    """Signatures (texts × num_perm): for each permutation ``a·x + b mod 2³²``, the minimum.
+
+    Laid out as (num_perm, shingles) so that each reduction runs over contiguous memory.
+    """
+    n, p = offsets.size, a.size
+    out = np.empty((p, n), dtype=np.uint32)
     ends = np.append(offsets[1:], x.size)
-    buf = np.empty((_SHINGLE_BLOCK, p), dtype=np.uint64)
+    buf = np.empty((p, _SHINGLE_BLOCK), dtype=np.uint32)
+    a_col, b_col = a[:, None], b[:, None]
     d0 = 0
     while d0 < n:
-        limit = offsets[d0] + _SHINGLE_BLOCK
-        d1 = max(int(np.searchsorted(ends, limit, side="right")), d0 + 1)
+        d1 = max(int(np.searchsorted(ends, offsets[d0] + _SHINGLE_BLOCK, side="right")), d0 + 1)
         s0, s1 = int(offsets[d0]), int(ends[d1 - 1])
-        block = buf[: s1 - s0] if s1 - s0 <= _SHINGLE_BLOCK else np.empty((s1 - s0, p), np.uint64)
-        np.multiply(x[s0:s1, None], a[None, :], out=block)
-        block += b
-        block >>= np.uint64(32)
-        out[d0:d1] = np.minimum.reduceat(block, offsets[d0:d1] - s0, axis=0)
+        width = s1 - s0
+        block = buf[:, :width] if width <= _SHINGLE_BLOCK else np.empty((p, width), np.uint32)
+        np.multiply(a_col, x[None, s0:s1], out=block)
+        block += b_col
+        out[:, d0:d1] = np.minimum.reduceat(block, offsets[d0:d1] - s0, axis=1)
         d0 = d1
-    return out
+    return np.ascontiguousarray(out.T)
 
 
 def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.25) -> tuple[int, int]:
@@ -181,18 +239,25 @@ class _RunTable:
         """Pairs (query row, id) for every stored entry equal to a query key (``cap`` per run)."""
         rows_out: list[I64] = []
         ids_out: list[I64] = []
+        if not self.runs or qkeys.size == 0:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        # Sorted needles let the binary searches reuse their lower bound, and most keys miss:
+        # the upper bound is searched only for the hits.
+        order = np.argsort(qkeys)
+        needles = qkeys[order]
         for keys, ids in self.runs:
-            lo = np.searchsorted(keys, qkeys, side="left")
-            hi = np.searchsorted(keys, qkeys, side="right")
-            cnt = np.minimum(hi - lo, cap)
-            total = int(cnt.sum())
-            if total == 0:
+            lo = np.searchsorted(keys, needles, side="left")
+            hit = keys[np.minimum(lo, keys.size - 1)] == needles
+            if not hit.any():
                 continue
-            rows = np.repeat(np.arange(qkeys.size, dtype=np.int64), cnt)
+            lo = lo[hit]
+            cnt = np.minimum(np.searchsorted(keys, needles[hit], side="right") - lo, cap)
+            total = int(cnt.sum())
             starts = np.zeros(cnt.size, dtype=np.int64)
             np.cumsum(cnt[:-1], out=starts[1:])
             pos = np.repeat(lo - starts, cnt) + np.arange(total, dtype=np.int64)
-            rows_out.append(rows)
+            rows_out.append(np.repeat(order[hit], cnt))
             ids_out.append(ids[pos].astype(np.int64))
         if not rows_out:
             empty = np.empty(0, dtype=np.int64)
@@ -262,10 +327,9 @@ class DedupeIndex:
             self.bands, self.rows = bands, num_perm // bands
         self.bucket_cap = bucket_cap
         rng = np.random.default_rng(seed)
-        self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(
-            1
-        )
-        self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2)
+        # Odd multipliers make each a·x + b mod 2³² a permutation of the 32-bit shingle hashes.
+        self._a = rng.integers(0, 2**32, size=num_perm, dtype=np.uint64).astype(np.uint32) | 1
+        self._b = rng.integers(0, 2**32, size=num_perm, dtype=np.uint64).astype(np.uint32)
         self._band_seed = rng.integers(1, 2**63, size=self.bands, dtype=np.uint64)
         self._n = 0  # ids used (alive or not)
         self._dead = 0
@@ -307,20 +371,16 @@ class DedupeIndex:
             [now if t is None else _seconds(t) for t in (times or [None] * len(texts))],
             dtype=np.float64,
         )
-        canon = [canonical(t) for t in texts]
         results: list[list[Match]] = [[] for _ in texts]
-        rows = np.array([i for i, c in enumerate(canon) if c], dtype=np.int64)
+        c = _canonicalise(texts)
+        rows = np.flatnonzero(c.lens > 0)
         if rows.size == 0:
             return results
-        hashes = _exact_hashes([canon[i] for i in rows])
+        hashes = _exact_hashes(c, rows)
 
         # Exact duplicates of stored items: refresh their time, store nothing.
-        q, ids = self._exact.lookup(hashes, cap=8)
-        live = self._alive[ids]
-        q, ids = q[live], ids[live]
-        stored_as = np.full(rows.size, -1, dtype=np.int64)
-        stored_as[q[::-1]] = ids[::-1]  # the oldest live copy wins
-        for r in np.flatnonzero(stored_as >= 0):
+        stored_as = self._stored_copies(hashes)
+        for r in np.flatnonzero(stored_as >= 0).tolist():
             sid = int(stored_as[r])
             self._times[sid] = max(self._times[sid], secs[rows[r]])
             results[int(rows[r])] = [Match(self._keys[sid], 1.0, True)]
@@ -329,16 +389,15 @@ class DedupeIndex:
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         first_of = first[inverse]
         new = fresh & (first_of == np.arange(rows.size))
-        for r in np.flatnonzero(fresh & ~new):
-            f = int(first_of[r])
-            results[int(rows[r])] = [Match(keys[int(rows[f])], 1.0, True)]
-            i = int(rows[f])
+        for r in np.flatnonzero(fresh & ~new).tolist():
+            i = int(rows[first_of[r]])
+            results[int(rows[r])] = [Match(keys[i], 1.0, True)]
             secs[i] = max(secs[i], secs[rows[r]])
 
         new_rows = rows[new]
         if new_rows.size == 0:
             return results
-        sigs = minhash_signatures([canon[i] for i in new_rows], self._a, self._b, self.shingle)
+        sigs = self._signatures(c, new_rows, hashes[new])
         band_keys = self._band_keys(sigs)
         if match:
             found = self._near_in_index(sigs, band_keys)
@@ -354,26 +413,30 @@ class DedupeIndex:
         return self.query_many([text])[0]
 
     def query_many(self, texts: Sequence[str]) -> list[list[Match]]:
-        canon = [canonical(t) for t in texts]
+        """``query`` for a batch, vectorised; texts in the batch are not compared with each other."""
         results: list[list[Match]] = [[] for _ in texts]
-        rows = np.array([i for i, c in enumerate(canon) if c], dtype=np.int64)
+        c = _canonicalise(texts)
+        rows = np.flatnonzero(c.lens > 0)
         if rows.size == 0 or len(self) == 0:
             return results
-        hashes = _exact_hashes([canon[i] for i in rows])
-        q, ids = self._exact.lookup(hashes, cap=8)
-        live = self._alive[ids]
-        q, ids = q[live], ids[live]
-        stored_as = np.full(rows.size, -1, dtype=np.int64)
-        stored_as[q[::-1]] = ids[::-1]
-        for r in np.flatnonzero(stored_as >= 0):
+        hashes = _exact_hashes(c, rows)
+        stored_as = self._stored_copies(hashes)
+        for r in np.flatnonzero(stored_as >= 0).tolist():
             results[int(rows[r])] = [Match(self._keys[int(stored_as[r])], 1.0, True)]
-        near_rows = rows[stored_as < 0]
+        near = stored_as < 0
+        near_rows = rows[near]
         if near_rows.size:
-            sigs = minhash_signatures([canon[i] for i in near_rows], self._a, self._b, self.shingle)
+            sigs = self._signatures(c, near_rows, hashes[near])
             found = self._near_in_index(sigs, self._band_keys(sigs))
             for local, similarity, ref in sorted(found, key=lambda m: (m[0], -m[1])):
                 results[int(near_rows[local])].append(Match(self._keys[ref], similarity, False))
         return results
+
+    def signatures(self, texts: Sequence[str]) -> U32:
+        """MinHash signatures (texts × num_perm, uint32) with this index's permutations."""
+        c = _canonicalise(texts)
+        rows = np.arange(len(texts), dtype=np.int64)
+        return self._signatures(c, rows, _exact_hashes(c, rows))
 
     def expire(self, older_than: datetime | float) -> int:
         """Forget items last seen before ``older_than``; returns how many were dropped."""
@@ -396,6 +459,19 @@ class DedupeIndex:
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _signatures(self, c: _Canon, rows: I64, exact: U64) -> U32:
+        x, offsets = _shingle_hashes(c, rows, exact, self.shingle)
+        return _minhash(x, offsets, self._a, self._b)
+
+    def _stored_copies(self, hashes: U64) -> I64:
+        """For each hash, the id of the oldest live stored text with it, or -1."""
+        q, ids = self._exact.lookup(hashes, cap=8)
+        live = self._alive[ids]
+        q, ids = q[live], ids[live]
+        stored_as = np.full(hashes.size, -1, dtype=np.int64)
+        stored_as[q[::-1]] = ids[::-1]  # later assignments win: reversed, the oldest does
+        return stored_as
+
     def _band_keys(self, sigs: U32) -> U64:
         """One uint64 key per (text, band); the band's seed keeps equal rows in different bands apart."""
         n = sigs.shape[0]
@@ -403,7 +479,7 @@ class DedupeIndex:
         h = np.broadcast_to(self._band_seed, (n, self.bands)).copy()
         for j in range(self.rows):
             h ^= used[:, :, j]
-            h *= _POLY
+            h *= _POLY64
         return _fmix64(h)
 
     def _similarities(self, sigs_a: U32, sigs_b: U32) -> npt.NDArray[np.float64]:
@@ -465,7 +541,7 @@ class DedupeIndex:
         if need <= cap:
             return
         # Grow by a quarter: the copy briefly holds old + new, so a small factor keeps the peak low.
-        new_cap = max(need, cap + cap // 4, 1024)
+        new_cap = max(need, cap + cap // 4, cap + 16384)
         sigs = np.empty((new_cap, self.num_perm), dtype=np.uint32)
         sigs[: self._n] = self._sigs[: self._n]
         self._sigs = sigs
