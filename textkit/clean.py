@@ -353,8 +353,11 @@ def _label_fields(text: str, title: str | None = None) -> list[tuple[str, str]]:
     return pairs
 
 
+_TRAILING_BUTTONS_RE = re.compile(r"(\s+(举报|分享|收藏|打印|关注|评论|纠错))+$")
+
+
 def _apply_label(meta: Meta, label: str, value: str) -> None:
-    value = value.strip()
+    value = _TRAILING_BUTTONS_RE.sub("", value.strip())
     if label in {"发布时间", "发布日期", "发表时间", "更新时间", "最后更新", "时间", "日期"}:
         m = _DATE_RE.search(value)
         if m and not meta.date:
@@ -618,6 +621,9 @@ def _extract_html(html_text: str) -> tuple[list[Line], Meta]:
         include_tables=True,
         include_links=True,
         deduplicate=False,
+        # htmldate's extensive search falls back to dateparser, which takes seconds per page;
+        # dates in labelled lines are found by our own metadata rules instead.
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     meta = Meta()
     lines: list[Line] = []
@@ -842,6 +848,35 @@ def _text_lines(text: str) -> list[Line]:
     return [Line(raw, i + 1) for i, raw in enumerate(text.split("\n")) if raw.strip()]
 
 
+_BLOCK_END_RE = re.compile(r"<(?:br|/p|/div|/h\d|/li|/td|/tr)\b[^>]*>", re.I)
+_INVISIBLE_RE = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+
+
+def _fill_from_byline(page: CleanedPage, html_text: str) -> None:
+    """Fill missing date/author/source from the byline just above the article in the page.
+
+    Extractors often leave the byline ("来源：… 作者：… 时间：…") outside the article block.
+    """
+    if page.date and page.author and page.source:
+        return
+    import html as htmllib
+
+    flat = re.sub(r"\s+", " ", _INVISIBLE_RE.sub("", html_text))
+    visible = _BLOCK_END_RE.sub("\n", flat)
+    visible = htmllib.unescape(re.sub(r"<[^>]+>", "", visible))
+    rows = [normalise(r) for r in visible.split("\n") if r.strip()]
+    anchor = _norm_title(page.paragraphs[0])[:12]
+    start = next((i for i, r in enumerate(rows) if anchor and anchor in _norm_title(r)), None)
+    if start is None:
+        return
+    found = Meta()
+    for row in rows[max(0, start - 12) : start]:
+        _metadata_line(Line(row), found, page.title)
+    page.date = page.date or found.date
+    page.author = page.author or found.author
+    page.source = page.source or found.source
+
+
 def clean_page(
     raw: str | bytes, *, filename: str | None = None, encoding: str | None = None
 ) -> CleanedPage:
@@ -858,13 +893,17 @@ def clean_page(
         raise InputError(f"{name} is empty")
     if "\x00" in text[:8192]:
         raise InputError(f"{name} looks binary (NUL character), not text or HTML")
-    if looks_like_html(text, filename):
+    html_text = looks_like_html(text, filename)
+    if html_text:
         lines, meta = _extract_html(text)
     else:
         lines, meta = _text_lines(text.replace("\r\n", "\n").replace("\r", "\n")), Meta()
     if not any(_HAN_RE.search(ln.text) or re.search(r"[A-Za-z]{3,}", ln.text) for ln in lines):
         raise InputError(f"{name} has no readable text")
-    return _clean_lines(lines, meta)
+    page = _clean_lines(lines, meta)
+    if html_text and page.paragraphs:
+        _fill_from_byline(page, text)
+    return page
 
 
 def render_text(page: CleanedPage) -> str:
