@@ -157,3 +157,4 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/system/", "minsheng.api_system.router")
 api.add_router("/org/", "org.api.router")
 api.add_router("/auth/", "accounts.api.router")
+api.add_router("/audit/", "audit.api.router")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("accounts.urls")),
+    path("workbench/audit/", include("audit.urls")),
     path("workbench/", include("workbench.urls")),
     path("", include("portal.urls")),
 ]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from audit import views
+
+app_name = "audit"
+urlpatterns = [
+    path("", views.trail, name="trail"),
+    path("entries/<int:seq>/", views.entry_detail, name="entry"),
+    path("verify/", views.verify, name="verify"),
+    path("access/", views.access_log, name="access_log"),
+]
