@@ -98,6 +98,19 @@ class Tab:
         assert response is not None, path
         return response
 
+    def sign_in_as(self, user: Any) -> None:
+        """Give this browser a signed-in session for ``user`` without the sign-in form (for
+        journeys about what comes after; the form itself has its own journeys)."""
+        from django.conf import settings
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        self.page.context.add_cookies(
+            [{"name": cookie.key, "value": cookie.value, "url": self.base_url}]
+        )
+
 
 @pytest.fixture
 def open_tab(browser: Any, live_server: Any) -> Iterator[Any]:

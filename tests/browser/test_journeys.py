@@ -143,6 +143,28 @@ def test_the_sign_in_pages_read_well(
     tab.console.assert_clean()
 
 
+def test_the_progress_answer_and_the_error_pages_read_well_on_a_phone(
+    open_tab: Any, citizen: Any
+) -> None:
+    tab = open_tab(SMALL_PHONE)
+    page = tab.page
+    assert tab.goto("/track/?code=MS-2025-000123").status == 200
+    assert page.get_by_role("status").is_visible()
+    assert_readable(page)
+    screenshot(page, "track-answer")
+    assert tab.goto("/no-such-page/").status == 404
+    assert page.get_by_role("heading", name="找不到这个页面").is_visible()
+    assert_readable(page)
+    screenshot(page, "not-found")
+    tab.sign_in_as(citizen)
+    assert tab.goto("/workbench/").status == 403
+    assert page.get_by_role("link", name="前往群众门户").is_visible()
+    assert_readable(page)
+    screenshot(page, "forbidden-citizen")
+    problems = [p for p in tab.console.problems if "status of 40" not in p]
+    assert problems == [], problems
+
+
 def test_the_language_switch_goes_to_english_and_back(open_tab: Any) -> None:
     tab = open_tab(PHONE)
     tab.goto("/")
