@@ -332,11 +332,18 @@ def _anchors(text: str) -> list[tuple[int, int, str]]:
         for m in _BARE_PINYIN_RE.finditer(text)
         if _is_pinyin(m.group(1)) and not (m.start() and _is_han(text[m.start() - 1]))
     ]
-    rare = [i for i, ch in enumerate(text) if _is_rare(ch)]
-    # Three rare characters within six positions is not a name: it is a decoding accident.
-    for k in range(len(rare) - 2):
-        if rare[k + 2] - rare[k] < 6:
-            found.append((rare[k], rare[k + 2] + 1, "scrambled"))
+    # Five odd characters (rare Han, Bopomofo, stray symbols) within six in a row is neither a
+    # name nor an idiom like 魑魅魍魉: it is a decoding accident such as UTF-8 read as GBK.
+    odd = [i for i, ch in enumerate(text) if _is_rare(ch) or _SYMBOL_RE.match(ch)]
+    for k in range(len(odd) - 4):
+        a, b = odd[k], odd[k + 4]
+        window = text[a : b + 1]
+        if (
+            b - a < 6
+            and len(set(window)) >= 4
+            and all(_is_han(c) or _SYMBOL_RE.match(c) for c in window)
+        ):
+            found.append((a, b + 1, "scrambled"))
     symbols = [m.start() for m in _SYMBOL_RE.finditer(text)]
     for k in range(len(symbols) - 2):
         if symbols[k + 2] - symbols[k] < 6 and len({text[i] for i in symbols[k : k + 3]}) >= 3:
