@@ -97,6 +97,12 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     fields = []
     for error in exc.errors:
         loc = [str(part) for part in error.get("loc", [])]
+        # ninja prefixes the source and the parameter name ("body", "payload", "phone"); a person
+        # knows the field only by its own name.
+        if len(loc) > 2 and loc[0] in {"body", "form", "file"}:
+            loc = loc[2:]
+        elif len(loc) > 1 and loc[0] in {"query", "path", "header", "cookie", "body"}:
+            loc = loc[1:]
         fields.append({"field": ".".join(loc), "message": _field_message(error)})
     summary = "；".join(f"{f['field']}：{f['message']}" for f in fields[:5])
     return error_response(
