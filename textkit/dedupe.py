@@ -328,7 +328,8 @@ class DedupeIndex:
         self.bucket_cap = bucket_cap
         rng = np.random.default_rng(seed)
         # Odd multipliers make each a·x + b mod 2³² a permutation of the 32-bit shingle hashes.
-        self._a = rng.integers(0, 2**32, size=num_perm, dtype=np.uint64).astype(np.uint32) | 1
+        self._a: U32 = rng.integers(0, 2**32, size=num_perm, dtype=np.uint64).astype(np.uint32)
+        self._a |= np.uint32(1)
         self._b = rng.integers(0, 2**32, size=num_perm, dtype=np.uint64).astype(np.uint32)
         self._band_seed = rng.integers(1, 2**63, size=self.bands, dtype=np.uint64)
         self._n = 0  # ids used (alive or not)
