@@ -124,6 +124,23 @@ def test_the_portal_home_reads_well_on_a_phone_and_a_desktop(
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_an_auditor_opens_the_audit_trail_from_the_workbench(
+    open_tab: Any, auditor: Any, viewport: dict[str, int]
+) -> None:
+    tab = open_tab(viewport)
+    tab.sign_in_as(auditor)
+    tab.goto("/workbench/")
+    page = tab.page
+    page.locator("nav.staff-nav").get_by_role("link", name="审计记录").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/workbench/audit/")
+    assert page.locator("nav.staff-nav a[aria-current=page]").inner_text() == "审计记录"
+    assert_readable(page)
+    screenshot(page, "audit-trail")
+    tab.console.assert_clean()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 @pytest.mark.parametrize(
     ("path", "name", "heading"),
     [
