@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -118,7 +118,7 @@ class AuditedInlineMixin(RoleRights):
                 instance = super().save_new(form, commit=False)
                 if commit:
                     if isinstance(instance, RoleAssignment) and instance.granted_by_id is None:
-                        instance.granted_by = request.user
+                        instance.granted_by = cast(Any, request.user)
                     with _refused_as_403():
                         services.save(request.user, instance, request=request)
                 return instance
@@ -149,6 +149,26 @@ class RoleAssignmentInline(AuditedInlineMixin, admin.TabularInline):
 
     def _unit_for(self, obj: Any) -> Unit | None:
         return obj if isinstance(obj, Unit) else None
+
+
+class UserRoleAssignmentInline(AuditedInlineMixin, admin.TabularInline):
+    """For the user admin (accounts app): the person's roles, edited in place and audited.
+
+    Attach with ``inlines = [UserRoleAssignmentInline]`` on the user's ModelAdmin.
+    """
+
+    model = RoleAssignment
+    fk_name = "user"
+    extra = 0
+    fields = ("role", "unit", "granted_by", "created")
+    readonly_fields = ("granted_by", "created")
+    autocomplete_fields = ("unit",)
+    verbose_name = _("角色授权")
+    verbose_name_plural = _("角色授权")
+
+    def _unit_for(self, obj: Any) -> Unit | None:
+        # The parent object is a user, not a unit: rights are checked per row by the services.
+        return None
 
 
 class GridInline(AuditedInlineMixin, admin.TabularInline):

@@ -310,7 +310,7 @@ def load(*, reset_passwords: bool = False) -> DemoResult:
         result.written += written
 
     for order, (code, name, unit_code, children) in enumerate(CATEGORIES, start=1):
-        parent, written = services.upsert_category(
+        top, written = services.upsert_category(
             None, code, name=name, responsible_unit=units[unit_code], sort_order=order * 10
         )
         result.written += written
@@ -319,7 +319,7 @@ def load(*, reset_passwords: bool = False) -> DemoResult:
                 None,
                 child_code,
                 name=child_name,
-                parent=parent,
+                parent=top,
                 responsible_unit=units[child_unit],
                 sort_order=child_order,
             )

@@ -10,6 +10,13 @@ from org.roles import Role
 
 pytestmark = pytest.mark.django_db
 
+
+def _last_entry() -> AuditEntry:
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry is not None
+    return entry
+
+
 MODELS = (Unit, Grid, RoleAssignment, Category, DeadlineRule, CalendarOverride)
 
 
@@ -106,7 +113,7 @@ def test_an_admin_role_holder_edits_units_through_the_admin_and_it_is_audited(or
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Unit.objects.get(pk=street.pk).name == "东华街道办事处"
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = _last_entry()
     assert entry.action == "org.unit.update" and entry.actor_id == district_admin.pk
     # Outside the district the same person may not change anything.
     response = client.post(

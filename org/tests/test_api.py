@@ -119,3 +119,32 @@ def test_my_roles_lists_each_assignment_with_its_unit(client_for, handler):
 def test_a_citizen_sees_the_citizen_role(client_for, citizen):
     body = client_for(citizen).get("/api/org/me/roles").json()
     assert body["roles"] == ["citizen"] and body["assignments"] == []
+
+
+@pytest.mark.parametrize(
+    ("start", "amount", "unit"),
+    [
+        ("9999-12-31T10:00:00+08:00", 5, "days"),
+        ("9999-12-31T10:00:00+08:00", 5, "hours"),
+        ("0001-01-01T00:00:00+14:00", 1, "calendar_days"),
+        ("2025-10-09T10:00:00+08:00", 10000, "calendar_days"),
+    ],
+)
+def test_the_deadline_calculator_answers_edge_dates_without_a_server_error(
+    client, db, start, amount, unit
+):
+    response = client.get(
+        "/api/org/calendar/deadline", {"start": start, "amount": amount, "unit": unit}
+    )
+    assert response.status_code in (200, 422), response.content
+    if response.status_code == 422:
+        assert response.json()["code"] == "validation_error"
+
+
+def test_a_long_hours_period_is_computed(client, db):
+    response = client.get(
+        "/api/org/calendar/deadline",
+        {"start": "2025-10-09T10:00:00+08:00", "amount": 10000, "unit": "hours"},
+    )
+    assert response.status_code == 200
+    assert response.json()["working_hours"] == 10000

@@ -13,6 +13,12 @@ from org.roles import Role
 pytestmark = pytest.mark.django_db
 
 
+def _last_entry() -> AuditEntry:
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry is not None
+    return entry
+
+
 def test_creating_a_unit_writes_one_audit_entry_with_its_fields(admin, org_tree):
     before = AuditEntry.objects.count()
     unit = services.create_unit(
@@ -22,12 +28,12 @@ def test_creating_a_unit_writes_one_audit_entry_with_its_fields(admin, org_tree)
     assert [e.action for e in entries] == ["org.unit.create"]
     assert entries[0].actor_id == admin.pk
     assert entries[0].object_id == str(unit.pk)
-    assert entries[0].after["name"] == "新单位"
+    assert entries[0].after is not None and entries[0].after["name"] == "新单位"
 
 
 def test_an_update_records_only_the_changed_fields(admin, org_tree):
     services.update_unit(admin, org_tree.street, name="东华街道办事处")
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = _last_entry()
     assert entry.action == "org.unit.update"
     assert entry.before == {"name": "东华街道"}
     assert entry.after == {"name": "东华街道办事处"}
@@ -80,13 +86,13 @@ def test_revoking_a_role_is_audited_and_holds_from_the_next_request(admin, handl
     assignment = RoleAssignment.objects.get(user=handler)
     services.revoke_role(admin, assignment, reason="调岗")
     assert not has_role(get_user_model().objects.get(pk=handler.pk), Role.HANDLER)
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = _last_entry()
     assert entry.action == "org.role.delete" and entry.reason == "调岗"
 
 
 def test_calendar_overrides_are_audited(admin):
     services.set_calendar_override(admin, dt.date(2025, 10, 9), is_workday=False, name="地方假日")
     assert CalendarOverride.objects.get(date=dt.date(2025, 10, 9)).name == "地方假日"
-    assert AuditEntry.objects.order_by("-seq").first().action == "org.calendar_override.create"
+    assert _last_entry().action == "org.calendar_override.create"
     assert services.remove_calendar_override(admin, dt.date(2025, 10, 9))
-    assert AuditEntry.objects.order_by("-seq").first().action == "org.calendar_override.delete"
+    assert _last_entry().action == "org.calendar_override.delete"
