@@ -24,3 +24,8 @@ if settings.DEBUG:  # pragma: no cover - media only served by Django in developm
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "minsheng.handlers.bad_request"
+handler403 = "minsheng.handlers.permission_denied"
+handler404 = "minsheng.handlers.page_not_found"
+handler500 = "minsheng.handlers.server_error"
