@@ -444,7 +444,7 @@ def normalise_phone(raw: str) -> str:
 
     Raises ``ServiceError`` (code ``phone_invalid``, status 422) for anything else.
     """
-    text = "".join(ch for ch in (raw or "") if ch not in " -()\u00a0\u3000")
+    text = "".join(ch for ch in (raw or "") if not ch.isspace() and ch not in "-()")
     if text.startswith("+86"):
         text = text[3:]
     elif text.startswith("0086"):
