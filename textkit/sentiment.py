@@ -1,0 +1,1035 @@
+"""Emotion and negativity of short Chinese posts (Weibo, comments, messages).
+
+Six emotions (the SMP2020-EWECT set: angry, fear, happy, neutral, sad, surprise — or whatever
+labels the training data has) and a three-way negativity (negative / neutral / positive) that is
+derived from the emotion probabilities through an explicit, stored mapping.
+
+How it reads a post:
+
+* **markup is turned into signals, not noise**: links, repost chains (``//@user:``), mentions,
+  hashtags and the ``??`` that lost emoji leave behind become marker tokens; Weibo emoticon codes
+  such as ``[心]`` or ``[怒]`` are kept whole as tokens (they carry much of the emotion); runs of
+  ``！！！``, ``？？？``, ``……``, ``哈哈哈`` become tokens of their own.
+* **words** from the jieba-compatible segmenter, word bigrams, and negation scope: the three
+  words after 不/没/别/无/未… (up to the next punctuation) also appear as ``¬word``, so
+  "不开心" and "开心" are different evidence.
+* **characters** 1–3-grams of the cleaned text, which catch slang and words the segmenter splits.
+* two tf-idf spaces (sublinear tf, l2 each), then three linear models (LinearSVC and ComplementNB
+  over the same features, class-balanced where it applies) stacked by a multinomial logistic
+  regression trained on out-of-fold scores, so the output is one calibrated probability per
+  emotion.
+* the emotion decision divides those probabilities by ``prior ** prior_power`` (the power is
+  chosen on the out-of-fold predictions to maximise macro-F1, never on test data), because an
+  alert about fear or surprise matters even though they are rare; negativity sums the calibrated
+  probabilities of the emotions mapped to each polarity and takes the largest.
+
+A model directory holds ``model.json`` (format version, textkit version, labels, the negativity
+mapping, options, data fingerprint, metrics) and ``arrays.npz`` (vocabularies as UTF-8 bytes,
+idf, coefficients) read with ``allow_pickle=False`` after its SHA-256 is checked, so loading a
+model never runs code from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import itertools
+import json
+import os
+import re
+import time
+import unicodedata
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+import textkit
+
+__all__ = [
+    "DEFAULT_NEGATIVITY",
+    "POLARITIES",
+    "ModelFormatError",
+    "SentimentModel",
+    "SentimentOptions",
+    "SentimentPrediction",
+    "TrainingDataError",
+    "analyse",
+    "negativity_of",
+]
+
+FORMAT = "minsheng.textkit.sentiment"
+FORMAT_VERSION = 1
+MODEL_JSON = "model.json"
+ARRAYS_NPZ = "arrays.npz"
+
+POLARITIES = ("negative", "neutral", "positive")
+# SMP2020-EWECT's own convention (its SOURCE notes): happy → positive, neutral → neutral and the
+# other four → negative. Surprise goes with negative because on Weibo about public matters it is
+# mostly shock (震惊, 竟然); the mapping is stored in every model and can be overridden.
+DEFAULT_NEGATIVITY: dict[str, str] = {
+    "angry": "negative",
+    "fear": "negative",
+    "sad": "negative",
+    "surprise": "negative",
+    "happy": "positive",
+    "neutral": "neutral",
+}
+
+
+class ModelFormatError(ValueError):
+    """A model directory that is not a valid, untampered sentiment model."""
+
+
+class TrainingDataError(ValueError):
+    """Training data that cannot give a model (one class, no text, unmapped labels)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# reading a post
+
+
+_URL = re.compile(r"https?://[^\s\u4e00-\u9fff，。！？]*|\bt\.cn/\w+")
+_REPOST = re.compile(r"//@[^:：\s]{1,30}[:：]?")
+_MENTION = re.compile(r"@[^\s@:：,，。!！?？]{1,30}")
+_EMOTICON = re.compile(r"\[[^\[\]\s]{1,10}\]")
+_LOST_EMOJI = re.compile(r"\?{2,}")  # NFKC has folded ？ to ?, so this also sees ？？
+_RUNS = re.compile(r"!{2,}|\?{2,}|[.。…]{3,}|…{2,}|~{2,}|～{2,}|哈{2,}|呵{2,}|啊{2,}|嘤{2,}|呜{2,}")
+_DIGITS = re.compile(r"\d+")
+_SPACE = re.compile(r"\s+")
+_NEGATORS = frozenset(
+    ["不", "没", "没有", "别", "无", "未", "不要", "不能", "不会", "不是", "不想", "不敢", "不用", "不再", "难以", "并非", "绝不", "从不", "毫无", "从未", "甭"]
+)
+_SCOPE_END = frozenset("，。！？,.!?；;、~…：:")
+_NEGATION_WINDOW = 3
+
+
+def _prepare(text: str) -> tuple[str, list[str]]:
+    """Cleaned text for words and characters, plus marker tokens for the markup removed."""
+    t = unicodedata.normalize("NFKC", html.unescape(text)).lower()
+    markers: list[str] = []
+    if _URL.search(t):
+        markers.append("⟨url⟩")
+        t = _URL.sub(" ", t)
+    if _REPOST.search(t):
+        markers.append("⟨repost⟩")
+        t = _REPOST.sub("。", t)
+    if _MENTION.search(t):
+        markers.append("⟨at⟩")
+        t = _MENTION.sub(" ", t)
+    markers += _EMOTICON.findall(t)
+    t = _EMOTICON.sub(" ", t)
+    if "#" in t:
+        markers.append("⟨topic⟩")
+    markers += [f"⟨{m[:2]}⟩" for m in _RUNS.findall(t)]
+    if _LOST_EMOJI.search(t):
+        markers.append("⟨emoji⟩")
+        t = _LOST_EMOJI.sub(" ", t)
+    return _DIGITS.sub("0", t), markers
+
+
+def analyse(texts: Sequence[str]) -> tuple[list[list[str]], list[str]]:
+    """Word-level tokens (words, ¬negated words, bigrams, markers) and cleaned character text."""
+    from textkit.segment import cut_many
+
+    prepared = [_prepare(t) for t in texts]
+    cuts = cut_many([p[0] for p in prepared])
+    words: list[list[str]] = []
+    chars: list[str] = []
+    for (clean, markers), cut in zip(prepared, cuts, strict=True):
+        toks = [w for w in (s.strip() for s in cut) if w]
+        out = list(toks)
+        scope = 0
+        for w in toks:
+            if w in _SCOPE_END:
+                scope = 0
+                continue
+            if scope:
+                out.append("¬" + w)
+                scope -= 1
+            if w in _NEGATORS:
+                scope = _NEGATION_WINDOW
+        out += [f"{a} {b}" for a, b in itertools.pairwise(toks)]
+        out += markers
+        words.append(out)
+        chars.append(_SPACE.sub("", clean))
+    return words, chars
+
+
+def _char_grams(text: str, n_max: int) -> list[str]:
+    return [text[i : i + n] for n in range(1, n_max + 1) for i in range(len(text) - n + 1)]
+
+
+@dataclass
+class Space:
+    """A tf-idf space over a fixed vocabulary (term → column), sublinear tf, l2-normalised."""
+
+    vocab: dict[str, int]
+    idf: np.ndarray  # float32, one per column
+
+    @classmethod
+    def fit(cls, docs: Sequence[Sequence[str]], min_df: int, max_terms: int) -> Space:
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(set(d))
+        kept = [t for t, c in df.items() if c >= min_df]
+        # Most frequent first; ties by term so the same data gives the same model.
+        kept.sort(key=lambda t: (-df[t], t))
+        kept = sorted(kept[:max_terms])
+        n = len(docs)
+        idf = np.array([np.log((1.0 + n) / (1.0 + df[t])) + 1.0 for t in kept], dtype=np.float32)
+        return cls({t: i for i, t in enumerate(kept)}, idf)
+
+    def transform(self, docs: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        indptr = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        vocab = self.vocab
+        for d in docs:
+            counts = Counter(vocab[t] for t in d if t in vocab)
+            indices.extend(counts.keys())
+            data.extend(counts.values())
+            indptr.append(len(indices))
+        x = sp.csr_matrix(
+            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+            shape=(len(docs), len(vocab)),
+            dtype=np.float32,
+        )
+        x.data = (1.0 + np.log(x.data)) * self.idf[x.indices]
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags((1.0 / norms).astype(np.float32)) @ x, dtype=np.float32)
+
+    def terms_blob(self) -> np.ndarray:
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        # Terms never contain NUL (it is not text we keep), so NUL separates them.
+        return np.frombuffer("\x00".join(terms).encode("utf-8"), dtype=np.uint8).copy()
+
+    @classmethod
+    def from_blob(cls, blob: np.ndarray, idf: np.ndarray) -> Space:
+        raw = blob.tobytes().decode("utf-8")
+        terms = raw.split("\x00") if raw else []
+        return cls({t: i for i, t in enumerate(terms)}, idf)
+
+
+# ---------------------------------------------------------------------------------------------
+# options and results
+
+
+@dataclass
+class SentimentOptions:
+    """Training options; every field is recorded in the model's metadata."""
+
+    char_ngram_max: int = 3
+    min_df: int = 2
+    max_word_terms: int = 200_000
+    max_char_terms: int = 200_000
+    svc_c: float = 0.3
+    nb_alpha: float = 0.3
+    lr_alpha: float = 2e-5
+    base_models: tuple[str, ...] = ("svc", "lr", "nb")
+    stack_folds: int = 4
+    meta_c: float = 1.0
+    prior_powers: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "char_ngram_max": self.char_ngram_max,
+            "min_df": self.min_df,
+            "max_word_terms": self.max_word_terms,
+            "max_char_terms": self.max_char_terms,
+            "svc_c": self.svc_c,
+            "nb_alpha": self.nb_alpha,
+            "lr_alpha": self.lr_alpha,
+            "base_models": list(self.base_models),
+            "stack_folds": self.stack_folds,
+            "meta_c": self.meta_c,
+            "prior_powers": list(self.prior_powers),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SentimentOptions:
+        return cls(
+            char_ngram_max=int(data["char_ngram_max"]),
+            min_df=int(data["min_df"]),
+            max_word_terms=int(data["max_word_terms"]),
+            max_char_terms=int(data["max_char_terms"]),
+            svc_c=float(data["svc_c"]),
+            nb_alpha=float(data["nb_alpha"]),
+            lr_alpha=float(data["lr_alpha"]),
+            base_models=tuple(str(v) for v in data["base_models"]),
+            stack_folds=int(data["stack_folds"]),
+            meta_c=float(data["meta_c"]),
+            prior_powers=tuple(float(v) for v in data["prior_powers"]),
+            seed=int(data["seed"]),
+        )
+
+
+@dataclass
+class SentimentPrediction:
+    emotion: str
+    negativity: str  # negative / neutral / positive
+    confidence: float  # calibrated probability of the emotion
+    negativity_confidence: float  # summed probability of the chosen polarity
+    scores: dict[str, float]  # calibrated probability per emotion
+
+
+def negativity_of(emotion: str, mapping: dict[str, str] | None = None) -> str:
+    """The polarity an emotion label maps to (unknown labels are neutral)."""
+    return (mapping or DEFAULT_NEGATIVITY).get(emotion, "neutral")
+
+
+# ---------------------------------------------------------------------------------------------
+# base classifiers (fitted with scikit-learn, kept as plain arrays)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def _fit_base(
+    kind: str, x: sp.csr_matrix, y: np.ndarray, k: int, opts: SentimentOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit one base model; returns ``(coef[k, d], intercept[k])`` in label-index order."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if kind == "svc":
+            from sklearn.svm import LinearSVC
+
+            m: Any = LinearSVC(C=opts.svc_c, class_weight="balanced", random_state=opts.seed)
+            m.fit(x, y)
+            coef, intercept = m.coef_, m.intercept_
+        elif kind == "lr":
+            # Logistic loss by SGD: within a point of lbfgs here and many times faster on
+            # 10^5 sparse columns, which keeps the stacking folds affordable.
+            from sklearn.linear_model import SGDClassifier
+
+            m = SGDClassifier(
+                loss="log_loss",
+                alpha=opts.lr_alpha,
+                class_weight="balanced",
+                max_iter=30,
+                tol=None,
+                random_state=opts.seed,
+            )
+            m.fit(x, y)
+            coef, intercept = m.coef_, m.intercept_
+        elif kind == "nb":
+            from sklearn.naive_bayes import ComplementNB
+
+            m = ComplementNB(alpha=opts.nb_alpha)
+            m.fit(x, y)
+            coef, intercept = m.feature_log_prob_, np.zeros(len(m.classes_))
+        else:
+            raise ValueError(f"unknown base model {kind!r}")
+        classes = m.classes_
+    if len(classes) == 2 and coef.shape[0] == 1:
+        # Binary sklearn models keep one row (for class 1); score class 0 as its negation.
+        coef = np.vstack([-coef[0], coef[0]]) / 2
+        intercept = np.array([-intercept[0], intercept[0]]) / 2
+    if len(classes) != k:
+        full_c = np.zeros((k, x.shape[1]))
+        full_i = np.full(k, -1e3 if kind == "nb" else -10.0)
+        for row, cls in enumerate(classes):
+            full_c[int(cls)] = coef[row]
+            full_i[int(cls)] = intercept[row]
+        coef, intercept = full_c, full_i
+    return np.asarray(coef, dtype=np.float32), np.asarray(intercept, dtype=np.float32)
+
+
+def _base_scores(
+    kind: str, x: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray
+) -> np.ndarray:
+    s = np.asarray(x @ coef.T, dtype=np.float64) + intercept
+    if kind == "nb":
+        # NB log-likelihoods grow with text length; centring per row keeps only the contrast.
+        s = s - s.mean(axis=1, keepdims=True)
+    return s
+
+
+def _stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> list[np.ndarray]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    n_folds = max(2, n_folds)
+    counts = np.bincount(y)
+    if counts[counts > 0].min() < n_folds:
+        return [te for _, te in KFold(n_folds, shuffle=True, random_state=seed).split(y)]
+    skf = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    return [te for _, te in skf.split(np.zeros(len(y)), y)]
+
+
+def _macro_f1(y: np.ndarray, p: np.ndarray, k: int) -> float:
+    f1s = []
+    for c in range(k):
+        tp = int(((p == c) & (y == c)).sum())
+        fp = int(((p == c) & (y != c)).sum())
+        fn = int(((p != c) & (y == c)).sum())
+        if tp + fp + fn:
+            f1s.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+
+
+@dataclass
+class SentimentModel:
+    labels: list[str]
+    negativity: dict[str, str]
+    options: SentimentOptions
+    words: Space
+    chars: Space
+    base: dict[str, tuple[np.ndarray, np.ndarray]]
+    meta_coef: np.ndarray
+    meta_intercept: np.ndarray
+    prior: np.ndarray  # training label shares, float64
+    prior_power: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    # -- training -------------------------------------------------------------------------
+
+    @classmethod
+    def train(
+        cls,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        negativity: dict[str, str] | None = None,
+        options: SentimentOptions | None = None,
+        progress: Callable[[str], None] | None = None,
+        **opts: Any,
+    ) -> SentimentModel:
+        """Train on posts and their emotion labels.
+
+        ``negativity`` maps every label to negative/neutral/positive (default: the SMP2020
+        convention, see DEFAULT_NEGATIVITY). Raises TrainingDataError for fewer than two labels,
+        a blank text, or a label the mapping does not cover.
+        """
+        started = time.perf_counter()
+        options = options or SentimentOptions(**opts)
+        texts = [str(t) for t in texts]
+        y_text = [str(v).strip() for v in labels]
+        if len(texts) != len(y_text):
+            raise ValueError("texts and labels differ in length")
+        if not texts:
+            raise TrainingDataError("no training rows")
+        blank = [i for i, t in enumerate(texts) if not t.strip()]
+        if blank:
+            raise TrainingDataError(
+                f"{len(blank)} training text(s) are empty (first at index {blank[0]})"
+            )
+        unlabeled = [i for i, v in enumerate(y_text) if not v]
+        if unlabeled:
+            raise TrainingDataError(
+                f"{len(unlabeled)} training row(s) have no label (first at index {unlabeled[0]})"
+            )
+        label_set = sorted(set(y_text))
+        if len(label_set) < 2:
+            raise TrainingDataError(
+                f"the label column has only one class ({label_set[0]}); "
+                "an emotion model needs at least two"
+            )
+        mapping = dict(negativity or DEFAULT_NEGATIVITY)
+        unmapped = [lab for lab in label_set if lab not in mapping]
+        if unmapped:
+            raise TrainingDataError(
+                f"label(s) {', '.join(unmapped)} have no negativity mapping; "
+                f"known labels: {', '.join(sorted(mapping))}"
+            )
+        bad = {lab: mapping[lab] for lab in label_set if mapping[lab] not in POLARITIES}
+        if bad:
+            raise TrainingDataError(f"negativity must be one of {POLARITIES}, got {bad}")
+        mapping = {lab: mapping[lab] for lab in label_set}
+        note = progress or (lambda _msg: None)
+        index = {lab: i for i, lab in enumerate(label_set)}
+        y = np.array([index[v] for v in y_text], dtype=np.int64)
+        k = len(label_set)
+
+        note("reading posts")
+        words, chars = analyse(texts)
+        grams = [_char_grams(c, options.char_ngram_max) for c in chars]
+        note("features")
+        wspace = Space.fit(words, options.min_df, options.max_word_terms)
+        cspace = Space.fit(grams, options.min_df, options.max_char_terms)
+        x = sp.hstack([wspace.transform(words), cspace.transform(grams)], format="csr")
+        if x.shape[1] == 0:
+            raise TrainingDataError(
+                "no token occurs in at least min_df training texts; give more data or lower min_df"
+            )
+
+        # Out-of-fold base scores train the meta-model, so it learns how far to trust each base
+        # model on unseen posts rather than on posts it has memorised.
+        oof = {kind: np.zeros((len(y), k)) for kind in options.base_models}
+        folds = _stratified_folds(y, min(options.stack_folds, len(y)), options.seed)
+        for f, test_idx in enumerate(folds):
+            note(f"stacking fold {f + 1}/{len(folds)}")
+            train_idx = np.setdiff1d(np.arange(len(y)), test_idx)
+            if len(np.unique(y[train_idx])) < 2:
+                continue
+            for kind in options.base_models:
+                c, b = _fit_base(kind, x[train_idx], y[train_idx], k, options)
+                oof[kind][test_idx] = _base_scores(kind, x[test_idx], c, b)
+        note("base models")
+        base = {kind: _fit_base(kind, x, y, k, options) for kind in options.base_models}
+        meta_x = np.hstack([oof[kind] for kind in options.base_models])
+        from sklearn.linear_model import LogisticRegression
+
+        # Base scores live on very different scales (margins vs log-likelihoods); standardising
+        # them makes the meta fit converge in a few dozen steps instead of a thousand. The
+        # scaling is folded back into the stored coefficients.
+        mu = meta_x.mean(axis=0)
+        sd = meta_x.std(axis=0)
+        sd[sd == 0] = 1.0
+        meta = LogisticRegression(C=options.meta_c, max_iter=500)
+        meta.fit((meta_x - mu) / sd, y)
+        w = np.zeros((k, meta_x.shape[1]))
+        b = np.full(k, -30.0)
+        for row, cls_i in enumerate(meta.classes_):
+            if k > 2:
+                w[int(cls_i)], b[int(cls_i)] = meta.coef_[row], meta.intercept_[row]
+            else:
+                sign = 1 if row else -1
+                w[int(cls_i)] = meta.coef_[0] * sign / 2
+                b[int(cls_i)] = meta.intercept_[0] * sign / 2
+        meta_coef = (w / sd).astype(np.float32)
+        meta_int = (b - (w * (mu / sd)).sum(axis=1)).astype(np.float32)
+
+        # Choose how far to lean away from the training prior on out-of-fold probabilities:
+        # a second, inner use of the same folds, never the evaluation data.
+        prior = np.bincount(y, minlength=k).astype(np.float64) / len(y)
+        oof_p = _softmax(meta_x @ meta_coef.T.astype(np.float64) + meta_int)
+        tried = {
+            float(a): _macro_f1(y, np.argmax(oof_p / prior**a, axis=1), k)
+            for a in options.prior_powers
+        }
+        power = max(tried, key=lambda a: (round(tried[a], 4), -a))
+
+        fingerprint = hashlib.sha256()
+        for t, lab in zip(texts, y_text, strict=True):
+            fingerprint.update(t.encode("utf-8"))
+            fingerprint.update(b"\x1f")
+            fingerprint.update(lab.encode("utf-8"))
+            fingerprint.update(b"\x1e")
+        info = {
+            "trained_rows": len(y),
+            "label_counts": {lab: int(c) for lab, c in sorted(Counter(y_text).items())},
+            "training_data_sha256": fingerprint.hexdigest(),
+            "training_seconds": round(time.perf_counter() - started, 2),
+            "word_terms": len(wspace.vocab),
+            "char_terms": len(cspace.vocab),
+            "prior_power_oof_macro_f1": {str(a): round(v, 4) for a, v in tried.items()},
+        }
+        return cls(
+            label_set,
+            mapping,
+            options,
+            wspace,
+            cspace,
+            base,
+            meta_coef,
+            meta_int,
+            prior,
+            power,
+            info,
+        )
+
+    # -- prediction -----------------------------------------------------------------------
+
+    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        words, chars = analyse([str(t) for t in texts])
+        grams = [_char_grams(c, self.options.char_ngram_max) for c in chars]
+        return sp.hstack([self.words.transform(words), self.chars.transform(grams)], format="csr")
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probability of each label (columns in ``self.labels`` order)."""
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)))
+        x = self._features(texts)
+        scores = [_base_scores(kind, x, *self.base[kind]) for kind in self.options.base_models]
+        z = np.hstack(scores) @ self.meta_coef.T.astype(np.float64) + self.meta_intercept
+        return _softmax(z)
+
+    def predict(self, texts: Sequence[str], *, batch_size: int = 4096) -> list[SentimentPrediction]:
+        """Emotion, negativity and per-emotion probabilities for each text."""
+        polarity_of = np.array(
+            [POLARITIES.index(self.negativity[lab]) for lab in self.labels], dtype=np.int64
+        )
+        weights = self.prior**self.prior_power
+        out: list[SentimentPrediction] = []
+        for start in range(0, len(texts), batch_size):
+            p = self.probabilities(texts[start : start + batch_size])
+            emo = np.argmax(p / weights, axis=1)
+            pol = np.zeros((p.shape[0], len(POLARITIES)))
+            for j, g in enumerate(polarity_of):
+                pol[:, g] += p[:, j]
+            neg = np.argmax(pol, axis=1)
+            for i in range(p.shape[0]):
+                out.append(
+                    SentimentPrediction(
+                        emotion=self.labels[int(emo[i])],
+                        negativity=POLARITIES[int(neg[i])],
+                        confidence=float(p[i, emo[i]]),
+                        negativity_confidence=float(pol[i, neg[i]]),
+                        scores={lab: float(p[i, j]) for j, lab in enumerate(self.labels)},
+                    )
+                )
+        return out
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {
+            "word_terms": self.words.terms_blob(),
+            "word_idf": self.words.idf.astype(np.float32),
+            "char_terms": self.chars.terms_blob(),
+            "char_idf": self.chars.idf.astype(np.float32),
+            "meta_coef": self.meta_coef.astype(np.float32),
+            "meta_intercept": self.meta_intercept.astype(np.float32),
+            "prior": self.prior.astype(np.float64),
+        }
+        for kind, (c, b) in self.base.items():
+            arrays[f"{kind}_coef"] = c.astype(np.float32)
+            arrays[f"{kind}_intercept"] = b.astype(np.float32)
+        return arrays
+
+    def save(
+        self, directory: str | os.PathLike[str], *, metrics: dict[str, Any] | None = None
+    ) -> Path:
+        """Write the model into ``directory`` (created if needed), each file replaced atomically."""
+        from textkit.tabular import atomic_open
+
+        out = Path(directory)
+        if out.exists() and not out.is_dir():
+            raise FileExistsError(f"{out} exists and is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        arrays = self._arrays()
+        buf = io.BytesIO()
+        np.savez_compressed(buf, allow_pickle=False, **arrays)  # type: ignore[arg-type]
+        blob = buf.getvalue()
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "textkit_version": textkit.__version__,
+            "labels": self.labels,
+            "negativity": self.negativity,
+            "prior_power": self.prior_power,
+            "options": self.options.to_json(),
+            "arrays": {
+                name: {"dtype": str(a.dtype), "shape": list(a.shape)} for name, a in arrays.items()
+            },
+            "arrays_sha256": hashlib.sha256(blob).hexdigest(),
+            "training": self.info,
+            "metrics": metrics or {},
+        }
+        # Arrays first: model.json names their checksum, so a crash between the two writes
+        # leaves a folder that refuses to load rather than one that loads the wrong arrays.
+        with atomic_open(out / ARRAYS_NPZ, "wb") as fh:
+            fh.write(blob)
+        with atomic_open(out / MODEL_JSON, "w") as fh:
+            json.dump(meta, fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> SentimentModel:
+        """Load a saved model. Raises ModelFormatError for anything but an intact model."""
+        d = Path(directory)
+        meta_path, npz_path = d / MODEL_JSON, d / ARRAYS_NPZ
+        for p in (meta_path, npz_path):
+            if not p.is_file():
+                raise ModelFormatError(f"{d}: not a sentiment model folder ({p.name} is missing)")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFormatError(f"{meta_path}: not valid JSON ({exc})") from exc
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ModelFormatError(f"{meta_path}: not a {FORMAT} model")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ModelFormatError(
+                f"{meta_path}: format version {meta.get('format_version')!r}, "
+                f"this textkit reads version {FORMAT_VERSION}"
+            )
+        blob = npz_path.read_bytes()
+        if hashlib.sha256(blob).hexdigest() != meta.get("arrays_sha256"):
+            raise ModelFormatError(f"{npz_path}: checksum does not match {MODEL_JSON}; refusing it")
+        expected = meta.get("arrays") or {}
+        try:
+            with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+                names = sorted(n.removesuffix(".npy") for n in zf.namelist())
+            if names != sorted(expected):
+                raise ModelFormatError(f"{npz_path}: unexpected array set {names}")
+            arrays: dict[str, np.ndarray] = {}
+            with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+                for name, spec in expected.items():
+                    a = npz[name]
+                    if (
+                        a.dtype.kind not in "fiu"
+                        or str(a.dtype) != spec["dtype"]
+                        or list(a.shape) != spec["shape"]
+                    ):
+                        raise ModelFormatError(
+                            f"{npz_path}: array {name} has the wrong type or shape"
+                        )
+                    arrays[name] = a
+        except ModelFormatError:
+            raise
+        except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+            raise ModelFormatError(f"{npz_path}: not a plain numpy archive ({exc})") from exc
+        try:
+            options = SentimentOptions.from_json(meta["options"])
+            labels = [str(v) for v in meta["labels"]]
+            mapping = {str(k): str(v) for k, v in meta["negativity"].items()}
+            model = cls(
+                labels=labels,
+                negativity=mapping,
+                options=options,
+                words=Space.from_blob(arrays["word_terms"], arrays["word_idf"]),
+                chars=Space.from_blob(arrays["char_terms"], arrays["char_idf"]),
+                base={
+                    k: (arrays[f"{k}_coef"], arrays[f"{k}_intercept"]) for k in options.base_models
+                },
+                meta_coef=arrays["meta_coef"],
+                meta_intercept=arrays["meta_intercept"],
+                prior=arrays["prior"],
+                prior_power=float(meta["prior_power"]),
+                info=dict(meta.get("training") or {}),
+            )
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise ModelFormatError(f"{meta_path}: incomplete model metadata ({exc})") from exc
+        model._check(meta_path)
+        model.info["metrics"] = meta.get("metrics", {})
+        return model
+
+    def _check(self, where: Path) -> None:
+        k = len(self.labels)
+        if k < 2 or sorted(self.negativity) != sorted(self.labels):
+            raise ModelFormatError(f"{where}: labels and negativity mapping do not match")
+        if any(v not in POLARITIES for v in self.negativity.values()):
+            raise ModelFormatError(f"{where}: negativity values must be one of {POLARITIES}")
+        for space in (self.words, self.chars):
+            if len(space.vocab) != space.idf.shape[0]:
+                raise ModelFormatError(f"{where}: a vocabulary does not match its idf array")
+        d = len(self.words.vocab) + len(self.chars.vocab)
+        for kind, (c, b) in self.base.items():
+            if c.shape != (k, d) or b.shape != (k,):
+                raise ModelFormatError(f"{where}: {kind} coefficients do not fit the features")
+        if self.meta_coef.shape != (k, k * len(self.base)) or self.meta_intercept.shape != (k,):
+            raise ModelFormatError(f"{where}: meta-model does not fit the base models")
+        if self.prior.shape != (k,):
+            raise ModelFormatError(f"{where}: prior does not fit the labels")
+
+
+# ---------------------------------------------------------------------------------------------
+# the baseline the model is measured against
+
+
+@dataclass
+class Baseline:
+    """TF-IDF over segmented words + multinomial logistic regression, scikit-learn defaults.
+
+    The plain recipe most teams start from; kept here so every benchmark trains it on the same
+    rows in the same run.
+    """
+
+    vectorizer: Any
+    classifier: Any
+
+    @classmethod
+    def train(cls, texts: Sequence[str], labels: Sequence[str]) -> Baseline:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        from textkit.segment import cut
+
+        vec = TfidfVectorizer(tokenizer=cut, token_pattern=None, lowercase=True)
+        x = vec.fit_transform(list(texts))
+        clf = LogisticRegression(max_iter=1000)
+        clf.fit(x, list(labels))
+        return cls(vec, clf)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        return [str(v) for v in self.classifier.predict(self.vectorizer.transform(list(texts)))]
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+
+
+def negative_vs_rest(
+    gold_polarity: Sequence[str], predicted_polarity: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy, precision, recall and F1 of "negative" against everything else."""
+    g = np.array([v == "negative" for v in gold_polarity])
+    p = np.array([v == "negative" for v in predicted_polarity])
+    n = len(g)
+    tp = int((g & p).sum())
+    precision = tp / int(p.sum()) if p.sum() else 0.0
+    recall = tp / int(g.sum()) if g.sum() else 0.0
+    return {
+        "n": n,
+        "accuracy": float((g == p).mean()) if n else 0.0,
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "gold_negative_share": float(g.mean()) if n else 0.0,
+    }
+
+
+def evaluate_model(
+    model: SentimentModel | Baseline,
+    texts: Sequence[str],
+    gold: Sequence[str],
+    *,
+    mapping: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Metrics of a model on labelled texts.
+
+    ``gold`` holds emotion labels (then emotion and negativity metrics are computed, the gold
+    polarity through ``mapping``) or polarities negative/neutral/positive (negativity only).
+    """
+    from textkit.route import evaluate
+
+    mapping = mapping or (
+        model.negativity if isinstance(model, SentimentModel) else DEFAULT_NEGATIVITY
+    )
+    gold = [str(v).strip() for v in gold]
+    gold_is_polarity = all(v in POLARITIES for v in gold) and not all(v in mapping for v in gold)
+    if isinstance(model, SentimentModel):
+        preds = model.predict(texts)
+        emotions = [p.emotion for p in preds]
+        polarity = [p.negativity for p in preds]
+    else:
+        emotions = model.predict(texts)
+        polarity = [negativity_of(e, mapping) for e in emotions]
+    gold_polarity = gold if gold_is_polarity else [negativity_of(v, mapping) for v in gold]
+    result: dict[str, Any] = {"n": len(gold)}
+    if not gold_is_polarity:
+        result["emotion"] = evaluate(gold, emotions).to_json()
+    result["negativity"] = evaluate(gold_polarity, polarity, POLARITIES).to_json()
+    result["negative_vs_rest"] = negative_vs_rest(gold_polarity, polarity)
+    result["predicted_polarity_counts"] = dict(sorted(Counter(polarity).items()))
+    if isinstance(model, SentimentModel) and "neutral" not in set(gold_polarity):
+        # Gold without a neutral class (e.g. review stars): also the forced choice between the
+        # negative and the positive probability mass, since "neutral" cannot be right there.
+        neg_i = [j for j, lab in enumerate(model.labels) if model.negativity[lab] == "negative"]
+        pos_i = [j for j, lab in enumerate(model.labels) if model.negativity[lab] == "positive"]
+        p = model.probabilities(texts) if len(texts) else np.zeros((0, len(model.labels)))
+        forced = np.where(p[:, neg_i].sum(axis=1) > p[:, pos_i].sum(axis=1), "negative", "positive")
+        result["forced_negative_or_positive_accuracy"] = (
+            float(np.mean([f == g for f, g in zip(forced, gold_polarity, strict=True)]))
+            if len(gold)
+            else 0.0
+        )
+    return result
+
+
+def _pct(v: float) -> str:
+    return f"{v:.4f}"
+
+
+def metrics_markdown(title: str, m: dict[str, Any]) -> str:
+    """A Markdown section for one ``evaluate_model`` result."""
+    from textkit.route import Evaluation, evaluation_markdown
+
+    def ev(d: dict[str, Any]) -> Evaluation:
+        return Evaluation(
+            labels=list(d["labels"]),
+            n=int(d["n"]),
+            accuracy=float(d["accuracy"]),
+            macro_f1=float(d["macro_f1"]),
+            per_class=d["per_class"],
+            confusion=d["confusion"]["rows_true_columns_predicted"],
+        )
+
+    nvr = m["negative_vs_rest"]
+    lines = [f"### {title}", ""]
+    if "emotion" in m:
+        lines += [evaluation_markdown(ev(m["emotion"]), "Emotion (six classes)"), ""]
+    lines += [
+        "#### Negativity",
+        "",
+        f"- negative-vs-rest accuracy: **{_pct(nvr['accuracy'])}** (precision {_pct(nvr['precision'])}, "
+        f"recall {_pct(nvr['recall'])}, F1 {_pct(nvr['f1'])}; gold negative share "
+        f"{nvr['gold_negative_share']:.1%})",
+        f"- three-way polarity accuracy: {_pct(m['negativity']['accuracy'])}, macro-F1 "
+        f"{_pct(m['negativity']['macro_f1'])}",
+        "- predicted polarity counts: "
+        + ", ".join(f"{k} {v}" for k, v in m["predicted_polarity_counts"].items()),
+    ]
+    if "forced_negative_or_positive_accuracy" in m:
+        lines.append(
+            "- forced negative-or-positive accuracy (negative vs positive probability mass, "
+            f"neutral not allowed): {_pct(m['forced_negative_or_positive_accuracy'])}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# benchmark: the model against the baseline, trained on the same rows in the same run
+
+
+def benchmark(
+    *,
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    test_texts: Sequence[str],
+    test_labels: Sequence[str],
+    test_domains: Sequence[str] | None = None,
+    chnsenticorp: tuple[Sequence[str], Sequence[str]] | None = None,
+    negativity: dict[str, str] | None = None,
+    options: SentimentOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], SentimentModel]:
+    """Train model and baseline on the training rows, measure both on the test rows.
+
+    ``chnsenticorp`` is ``(texts, polarities)`` for the out-of-domain negativity check.
+    Returns the result dict (JSON-ready) and the trained model.
+    """
+    note = progress or (lambda _msg: None)
+    mapping = dict(negativity or DEFAULT_NEGATIVITY)
+    t0 = time.perf_counter()
+    note(f"training the model on {len(train_texts)} rows")
+    model = SentimentModel.train(
+        train_texts, train_labels, negativity=mapping, options=options, progress=note
+    )
+    t1 = time.perf_counter()
+    note("training the baseline (TF-IDF words + logistic regression)")
+    baseline = Baseline.train(train_texts, train_labels)
+    t2 = time.perf_counter()
+    note(f"measuring both on {len(test_texts)} test rows")
+    result: dict[str, Any] = {
+        "train_rows": len(train_texts),
+        "train_label_counts": dict(sorted(Counter(train_labels).items())),
+        "test_rows": len(test_texts),
+        "test_label_counts": dict(sorted(Counter(test_labels).items())),
+        "negativity_mapping": model.negativity,
+        "model_info": {k: v for k, v in model.info.items() if k != "metrics"},
+        "prior_power": model.prior_power,
+        "options": model.options.to_json(),
+        "seconds": {"model_training": round(t1 - t0, 1), "baseline_training": round(t2 - t1, 1)},
+        "model": evaluate_model(model, test_texts, test_labels, mapping=model.negativity),
+        "baseline": evaluate_model(baseline, test_texts, test_labels, mapping=model.negativity),
+    }
+    if test_domains is not None:
+        by: dict[str, Any] = {}
+        for dom in sorted(set(test_domains)):
+            idx = [i for i, d in enumerate(test_domains) if d == dom]
+            tx = [test_texts[i] for i in idx]
+            ty = [test_labels[i] for i in idx]
+            by[dom] = {
+                "model": evaluate_model(model, tx, ty, mapping=model.negativity),
+                "baseline": evaluate_model(baseline, tx, ty, mapping=model.negativity),
+            }
+        result["by_domain"] = by
+    if chnsenticorp is not None:
+        texts, gold = chnsenticorp
+        note(f"ChnSentiCorp check on {len(texts)} reviews")
+        result["chnsenticorp"] = {
+            "model": evaluate_model(model, texts, gold, mapping=model.negativity),
+            "baseline": evaluate_model(baseline, texts, gold, mapping=model.negativity),
+        }
+    result["seconds"]["total"] = round(time.perf_counter() - t0, 1)
+    return result, model
+
+
+def benchmark_markdown(r: dict[str, Any]) -> str:
+    m, b = r["model"], r["baseline"]
+
+    def row(
+        name: str, mm: dict[str, Any], bb: dict[str, Any], key: Callable[[dict[str, Any]], float]
+    ) -> str:
+        a, c = key(mm), key(bb)
+        return f"| {name} | **{a:.4f}** | {c:.4f} | {a - c:+.4f} |"
+
+    lines = [
+        "# Sentiment benchmark: SMP2020-EWECT",
+        "",
+        f"Data: `{r.get('input', '?')}`; trained on splits {', '.join(r.get('train_splits', []))} "
+        f"({r['train_rows']} posts), tested on {', '.join(r.get('test_splits', []))} "
+        f"({r['test_rows']} posts). Model and baseline are trained on the same rows in the same run; "
+        "nothing was tuned on the test rows (the model's only data-driven choice, the prior power "
+        f"{r['prior_power']}, is made on out-of-fold training predictions).",
+        "",
+        "Negativity mapping: "
+        + ", ".join(f"{k}→{v}" for k, v in r["negativity_mapping"].items())
+        + ". The model's negativity is the polarity with the largest summed emotion probability; "
+        "the baseline's is its predicted emotion mapped the same way.",
+        "",
+        "| metric (test) | model | baseline TF-IDF+LR | difference |",
+        "|---|---|---|---|",
+        row("six-emotion macro-F1", m, b, lambda x: x["emotion"]["macro_f1"]),
+        row("six-emotion accuracy", m, b, lambda x: x["emotion"]["accuracy"]),
+        row("negative-vs-rest accuracy", m, b, lambda x: x["negative_vs_rest"]["accuracy"]),
+        row("negative F1", m, b, lambda x: x["negative_vs_rest"]["f1"]),
+        row("three-way polarity macro-F1", m, b, lambda x: x["negativity"]["macro_f1"]),
+    ]
+    if "by_domain" in r:
+        for dom, d in r["by_domain"].items():
+            lines.append(
+                row(
+                    f"{dom}: macro-F1 ({d['model']['n']} posts)",
+                    d["model"],
+                    d["baseline"],
+                    lambda x: x["emotion"]["macro_f1"],
+                )
+            )
+            lines.append(
+                row(
+                    f"{dom}: negative-vs-rest accuracy",
+                    d["model"],
+                    d["baseline"],
+                    lambda x: x["negative_vs_rest"]["accuracy"],
+                )
+            )
+    if "chnsenticorp" in r:
+        c = r["chnsenticorp"]
+        lines += [
+            row(
+                "ChnSentiCorp hotel reviews: negative-vs-rest accuracy (out of domain)",
+                c["model"],
+                c["baseline"],
+                lambda x: x["negative_vs_rest"]["accuracy"],
+            ),
+        ]
+    secs = r["seconds"]
+    lines += [
+        "",
+        f"Training time: model {secs['model_training']} s, baseline {secs['baseline_training']} s "
+        f"(whole run {secs['total']} s). Model features: {r['model_info'].get('word_terms')} word "
+        f"terms, {r['model_info'].get('char_terms')} character n-grams; out-of-fold macro-F1 by prior "
+        f"power: {r['model_info'].get('prior_power_oof_macro_f1')}.",
+        "",
+        "## Details",
+        "",
+        metrics_markdown("Model on the test split", m),
+        metrics_markdown("Baseline on the test split", b),
+    ]
+    if "chnsenticorp" in r:
+        c = r["chnsenticorp"]
+        lines += [
+            "## ChnSentiCorp (hotel reviews, out of domain)",
+            "",
+            f"`{r.get('chnsenticorp_input', 'ChnSentiCorp')}`, {c['model']['n']} non-empty reviews, "
+            "labels 1→positive and 0→negative. The model was trained on Weibo posts only; this is a "
+            "check that its negativity transfers, not a tuned result. Reviews have no neutral "
+            "class, so a 'neutral' prediction counts as not-negative in negative-vs-rest "
+            "accuracy and as wrong in the three-way accuracy.",
+            "",
+            metrics_markdown("Model on ChnSentiCorp", c["model"]),
+            metrics_markdown("Baseline on ChnSentiCorp", c["baseline"]),
+        ]
+    return "\n".join(lines) + "\n"
