@@ -63,7 +63,9 @@ def org_tree(db: Any) -> OrgTree:
     district = _unit("test-district", "东城区", Unit.Kind.DISTRICT, city)
     street = _unit("test-street", "东华街道", Unit.Kind.STREET, district)
     community = _unit("test-community", "东华社区", Unit.Kind.COMMUNITY, street)
-    grid, _ = services.upsert_grid(None, "test-grid-1", name="东华社区第一网格", community=community)
+    grid, _ = services.upsert_grid(
+        None, "test-grid-1", name="东华社区第一网格", community=community
+    )
     return OrgTree(city, hotline, chengguan, zhujian, district, street, community, grid)
 
 
@@ -90,7 +92,11 @@ def category_tree(org_tree: OrgTree) -> CategoryTree:
     )
     petitions, _ = up(None, "test-petitions", name="信访事项")
     petition_general, _ = up(
-        None, "test-petition-general", name="一般信访", parent=petitions, responsible_unit=org_tree.city
+        None,
+        "test-petition-general",
+        name="一般信访",
+        parent=petitions,
+        responsible_unit=org_tree.city,
     )
     services.set_deadline_rule(None, street_vending, sign_amount=2, sign_unit="hours")
     services.set_deadline_rule(None, property_management, handle_amount=10)
@@ -104,12 +110,18 @@ def make_user(username: str, display_name: str, *, kind: str = "staff", **extra:
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user(
-        username=username, password=f"{username}-password", display_name=display_name, kind=kind, **extra
+        username=username,
+        password=f"{username}-password",
+        display_name=display_name,
+        kind=kind,
+        **extra,
     )
     return user
 
 
-def _staff(username: str, display_name: str, role: str | None, unit: Unit | None, **extra: Any) -> Any:
+def _staff(
+    username: str, display_name: str, role: str | None, unit: Unit | None, **extra: Any
+) -> Any:
     user = make_user(username, display_name, **extra)
     if role is not None and unit is not None:
         services.grant_role(None, user, role, unit)
@@ -168,9 +180,7 @@ def auditor(org_tree: OrgTree) -> Any:
 @pytest.fixture
 def admin(org_tree: OrgTree) -> Any:
     """The system administrator: admin at the root, allowed into the Django admin."""
-    return _staff(
-        "admin", "冯管理", Role.ADMIN, org_tree.city, is_staff=True, is_superuser=True
-    )
+    return _staff("admin", "冯管理", Role.ADMIN, org_tree.city, is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
