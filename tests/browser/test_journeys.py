@@ -60,6 +60,12 @@ SMALL_TARGETS_JS = """
 }
 """
 
+UNLABELLED_CONTROLS_JS = """
+() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+  .map((el) => el.name || el.id || el.outerHTML.slice(0, 60))
+"""
+
 SIDEWAYS_OVERFLOW_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
 BODY_FONT_PX_JS = "() => parseFloat(getComputedStyle(document.body).fontSize)"
 
@@ -69,6 +75,7 @@ def assert_readable(page: Any) -> None:
     assert page.evaluate(BODY_FONT_PX_JS) >= 16
     assert page.evaluate(CONTRAST_FAILURES_JS) == []
     assert page.evaluate(SMALL_TARGETS_JS, 44) == []
+    assert page.evaluate(UNLABELLED_CONTROLS_JS) == []
 
 
 def sign_in(tab: Any, username: str, password: str) -> None:
@@ -217,6 +224,7 @@ def test_a_dispatcher_signs_in_with_the_keyboard_alone(
     assert focused_name() == "username", "Tab never reached the user name field"
     ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert ring != "none", "the focused field shows no focus ring"
+    screenshot(page, "keyboard-focus")
     page.keyboard.type(dispatcher_with_password.username)
     page.keyboard.press("Tab")
     assert focused_name() == "password"
