@@ -1,5 +1,9 @@
 """Browser tests: Playwright's sync API driving the system Chromium against pytest-django's
 live server. No browser is ever downloaded; without Chromium these tests skip (and fail under CI).
+
+``chromium`` on PATH is used, or the executable named by MINSHENG_CHROMIUM. Screenshots go to
+test-artifacts/screenshots/ (git-ignored); for them to show Chinese rather than empty boxes the
+machine needs a CJK font (Debian: fonts-wqy-microhei or fonts-noto-cjk).
 """
 
 from __future__ import annotations
