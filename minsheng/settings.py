@@ -96,7 +96,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "db.sqlite3",
+            "NAME": str(DATA_DIR / "db.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock
                 # at BEGIN so two writers queue instead of failing with "database is locked".
