@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -86,10 +87,11 @@ class UserAdmin(DjangoUserAdmin):
 
         count = 0
         for user in queryset.filter(locked_until__gt=timezone.now()):
-            User.objects.filter(pk=user.pk).update(
-                locked_until=None, failed_logins=0, last_failed_login=None
-            )
-            record(request.user, "auth.unlock", user, request=request)
+            with transaction.atomic():
+                User.objects.filter(pk=user.pk).update(
+                    locked_until=None, failed_logins=0, last_failed_login=None
+                )
+                record(request.user, "auth.unlock", user, request=request)
             count += 1
         self.message_user(
             request, _("已解除 %(n)d 个账户的锁定。") % {"n": count}, messages.SUCCESS

@@ -144,6 +144,10 @@ OTP_TTL_SECONDS = env_int("MINSHENG_OTP_TTL_SECONDS", 300)
 # Dotted path of the SMS backend: console, file, or a real gateway implementing the interface.
 SMS_BACKEND = env_str("MINSHENG_SMS_BACKEND", "accounts.sms.ConsoleAndFileBackend")
 SMS_OUTBOX_DIR = DATA_DIR / "sms-outbox"
+# accounts.sms.HttpGatewayBackend: the URL it POSTs to and the key it sends as a bearer token.
+SMS_GATEWAY_URL = env_str("MINSHENG_SMS_GATEWAY_URL", "") or ""
+SMS_GATEWAY_API_KEY = env_str("MINSHENG_SMS_GATEWAY_API_KEY", "") or ""
+SMS_GATEWAY_TIMEOUT = env_int("MINSHENG_SMS_GATEWAY_TIMEOUT", 10)
 
 # --- personal-data vault -------------------------------------------------------------------------
 # Base64 of a 32-byte key; several keys separated by commas, the first one used for new writes.
