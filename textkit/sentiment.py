@@ -105,7 +105,29 @@ _RUNS = re.compile(r"!{2,}|\?{2,}|[.。…]{3,}|…{2,}|~{2,}|～{2,}|哈{2,}|�
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 _NEGATORS = frozenset(
-    ["不", "没", "没有", "别", "无", "未", "不要", "不能", "不会", "不是", "不想", "不敢", "不用", "不再", "难以", "并非", "绝不", "从不", "毫无", "从未", "甭"]
+    [
+        "不",
+        "没",
+        "没有",
+        "别",
+        "无",
+        "未",
+        "不要",
+        "不能",
+        "不会",
+        "不是",
+        "不想",
+        "不敢",
+        "不用",
+        "不再",
+        "难以",
+        "并非",
+        "绝不",
+        "从不",
+        "毫无",
+        "从未",
+        "甭",
+    ]
 )
 _SCOPE_END = frozenset("，。！？,.!?；;、~…：:")
 _NEGATION_WINDOW = 3
@@ -801,8 +823,6 @@ def evaluate_model(
     ``gold`` holds emotion labels (then emotion and negativity metrics are computed, the gold
     polarity through ``mapping``) or polarities negative/neutral/positive (negativity only).
     """
-    from textkit.route import evaluate
-
     mapping = mapping or (
         model.negativity if isinstance(model, SentimentModel) else DEFAULT_NEGATIVITY
     )
@@ -818,8 +838,8 @@ def evaluate_model(
     gold_polarity = gold if gold_is_polarity else [negativity_of(v, mapping) for v in gold]
     result: dict[str, Any] = {"n": len(gold)}
     if not gold_is_polarity:
-        result["emotion"] = evaluate(gold, emotions).to_json()
-    result["negativity"] = evaluate(gold_polarity, polarity, POLARITIES).to_json()
+        result["emotion"] = classification_metrics(gold, emotions)
+    result["negativity"] = classification_metrics(gold_polarity, polarity, POLARITIES)
     result["negative_vs_rest"] = negative_vs_rest(gold_polarity, polarity)
     result["predicted_polarity_counts"] = dict(sorted(Counter(polarity).items()))
     if isinstance(model, SentimentModel) and "neutral" not in set(gold_polarity):
@@ -841,24 +861,65 @@ def _pct(v: float) -> str:
     return f"{v:.4f}"
 
 
+def classification_metrics(
+    true: Sequence[str], predicted: Sequence[str], labels: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Accuracy, macro-F1 (over labels present in truth or prediction), per-class P/R/F1, confusion."""
+    labs = sorted(set(labels) | set(true) | set(predicted))
+    idx = {lab: i for i, lab in enumerate(labs)}
+    cm = np.zeros((len(labs), len(labs)), dtype=np.int64)
+    for t, p in zip(true, predicted, strict=True):
+        cm[idx[t], idx[p]] += 1
+    per: dict[str, dict[str, float]] = {}
+    f1s = []
+    for lab, i in idx.items():
+        tp, col, row = cm[i, i], cm[:, i].sum(), cm[i, :].sum()
+        prec = float(tp / col) if col else 0.0
+        rec = float(tp / row) if row else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        per[lab] = {"precision": prec, "recall": rec, "f1": f1, "support": int(row)}
+        if row or col:
+            f1s.append(f1)
+    n = int(cm.sum())
+    return {
+        "n": n,
+        "accuracy": float(np.trace(cm) / n) if n else 0.0,
+        "macro_f1": float(np.mean(f1s)) if f1s else 0.0,
+        "labels": labs,
+        "per_class": per,
+        "confusion": {"rows_true_columns_predicted": cm.tolist()},
+    }
+
+
+def classification_markdown(d: dict[str, Any], title: str) -> str:
+    labels = list(d["labels"])
+    lines = [
+        f"#### {title}",
+        "",
+        f"- rows: {d['n']}; accuracy **{d['accuracy']:.4f}**; macro-F1 **{d['macro_f1']:.4f}**",
+        "",
+        "| label | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    for lab in labels:
+        c = d["per_class"][lab]
+        lines.append(
+            f"| {lab} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {int(c['support'])} |"
+        )
+    lines += ["", "Confusion matrix (rows: true, columns: predicted):", ""]
+    lines.append("| true \\ predicted | " + " | ".join(labels) + " |")
+    lines.append("|---" * (len(labels) + 1) + "|")
+    for lab, row in zip(labels, d["confusion"]["rows_true_columns_predicted"], strict=True):
+        lines.append(f"| {lab} | " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def metrics_markdown(title: str, m: dict[str, Any]) -> str:
     """A Markdown section for one ``evaluate_model`` result."""
-    from textkit.route import Evaluation, evaluation_markdown
-
-    def ev(d: dict[str, Any]) -> Evaluation:
-        return Evaluation(
-            labels=list(d["labels"]),
-            n=int(d["n"]),
-            accuracy=float(d["accuracy"]),
-            macro_f1=float(d["macro_f1"]),
-            per_class=d["per_class"],
-            confusion=d["confusion"]["rows_true_columns_predicted"],
-        )
-
     nvr = m["negative_vs_rest"]
     lines = [f"### {title}", ""]
     if "emotion" in m:
-        lines += [evaluation_markdown(ev(m["emotion"]), "Emotion (six classes)"), ""]
+        lines += [classification_markdown(m["emotion"], "Emotion"), ""]
     lines += [
         "#### Negativity",
         "",
