@@ -68,3 +68,46 @@ def test_it_refuses_to_change_or_delete_an_entry(clerk) -> None:
         AuditEntry.objects.filter(pk=entry.pk).update(reason="x")
     with pytest.raises(AuditImmutableError):
         AuditEntry.objects.all().delete()
+
+
+def test_it_keeps_the_ip_and_request_id_of_the_request(clerk, rf) -> None:
+    from minsheng.middleware import request_id_var
+
+    request = rf.post("/x", REMOTE_ADDR="2001:0db8:0000:0000:0000:0000:0000:0001")
+    request.user = clerk
+    token = request_id_var.set("abc123def456")
+    try:
+        entry = record(None, "appeal.create", clerk, request=request)
+    finally:
+        request_id_var.reset(token)
+    assert entry.actor == clerk  # taken from the request when not given
+    assert entry.ip == "2001:db8::1"
+    assert entry.request_id == "abc123def456"
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert chain.entry_hash(chain.fields_of(stored)) == stored.hash
+
+
+def test_dates_and_odd_numbers_in_before_and_after_hash_the_same_after_a_round_trip(clerk) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    entry = record(
+        clerk,
+        "appeal.extend",
+        clerk,
+        before={"due": dt.datetime(2026, 3, 1, 17, 30, tzinfo=dt.UTC), "amount": Decimal("1.50")},
+        after={"due": dt.date(2026, 3, 8), "ratio": 1e20, "tiny": 1e-9, "note": "延期"},
+    )
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert stored.after == {"due": "2026-03-08", "ratio": "1e+20", "tiny": "1e-09", "note": "延期"}
+    assert chain.entry_hash(chain.fields_of(stored)) == stored.hash
+
+
+def test_a_deleted_user_leaves_the_chain_intact_and_readable(clerk) -> None:
+    from audit.verify import verify_chain
+
+    entry = record(clerk, "appeal.create", clerk)
+    clerk.delete()
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert stored.actor_label == "王小明 (clerk)"
+    assert verify_chain().ok
