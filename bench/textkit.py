@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         default=10_000,
         help="texts the naive baseline processes (the first of the same stream; it is slow)",
     )
-    parser.add_argument("--train-rows", type=int, default=3000, help="training rows per model")
+    parser.add_argument("--train-rows", type=int, default=2000, help="training rows per model")
     parser.add_argument("--threshold", type=float, default=0.8, help="near-duplicate threshold")
     parser.add_argument(
         "--classify-duplicates",
