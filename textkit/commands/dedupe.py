@@ -21,10 +21,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "dedupe",
         help="find exact and near-duplicate rows (MinHash LSH over character shingles)",
         description=(
-            "Read a CSV or XLSX table and add two columns: duplicate_of (the key of the earliest "
-            "earlier row this row repeats, empty if none) and similarity (1 for an exact copy after "
-            "normalising width, case and whitespace; otherwise the estimated Jaccard similarity of "
-            "character shingles). Rows are taken in file order, or in time order with --time."
+            "Read a CSV or XLSX table and add two columns: duplicate_of (the key of the earlier row "
+            "this row best matches: its first exact copy, else the most similar near copy; empty if "
+            "none) and similarity (1 for an exact copy after folding width, case and whitespace; "
+            "otherwise the estimated Jaccard similarity of character 3-grams). Rows are taken in "
+            "file order, or in time order with --time."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="CSV (UTF-8 or GBK) or XLSX table to read")
@@ -83,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--window-days needs --time COL")
     if args.num_perm < 2 or args.shingle < 1:
         raise UserError("--num-perm must be at least 2 and --shingle at least 1")
-    table = load_table(args.file, [c for c in (args.text, args.key, args.time) if c])
+    table = load_table(
+        args.file, [c for c in (args.text, args.key, args.time) if c], encoding=args.encoding
+    )
     clash = [c for c in _ADDED if c in table.fieldnames]
     if clash:
         raise UserError(f"{args.file}: already has column {clash[0]!r}; rename it first")
@@ -110,22 +113,29 @@ def run(args: argparse.Namespace) -> int:
     index = DedupeIndex(threshold=args.threshold, num_perm=args.num_perm, shingle=args.shingle)
     duplicate_of = [""] * len(rows)
     similarity = [""] * len(rows)
+    exact = [False] * len(rows)
     batch = 1000
     show = not args.quiet and sys.stderr.isatty()
+    window = args.window_days * 86400.0 if args.window_days is not None else None
+    row_of = {key: i for i, key in enumerate(keys)}
     with tqdm(total=len(rows), disable=not show, unit="row", desc="dedupe") as bar:
         for start in range(0, len(order), batch):
             chunk = order[start : start + batch]
-            if times is not None and args.window_days is not None:
-                index.expire(times[chunk[0]] - args.window_days * 86400.0)
+            if times is not None and window is not None:
+                # expiry keeps the index small; the exact window is checked per match below
+                index.expire(times[chunk[0]] - window)
             found = index.add_many(
                 [keys[i] for i in chunk],
                 [rows[i][args.text] for i in chunk],
                 [times[i] for i in chunk] if times is not None else None,
             )
             for i, matches in zip(chunk, found, strict=True):
+                if times is not None and window is not None:
+                    matches = [m for m in matches if times[i] - times[row_of[str(m.key)]] <= window]
                 if matches:
                     duplicate_of[i] = str(matches[0].key)
                     similarity[i] = f"{matches[0].similarity:.3f}"
+                    exact[i] = matches[0].exact
             bar.update(len(chunk))
 
     out_rows = (
@@ -133,10 +143,10 @@ def run(args: argparse.Namespace) -> int:
         for row, d, s in zip(rows, duplicate_of, similarity, strict=True)
     )
     write_csv_atomic(args.out, out_rows, [*table.fieldnames, *_ADDED])
-    exact = sum(1 for s in similarity if s == "1.000")
-    near = sum(1 for s in similarity if s and s != "1.000")
+    copies = sum(exact)
+    near = sum(1 for d in duplicate_of if d) - copies
     print(
-        f"minsheng text dedupe: {len(rows)} rows, {exact} exact and {near} near duplicates → {args.out}",
+        f"minsheng text dedupe: {len(rows)} rows, {copies} exact and {near} near duplicates → {args.out}",
         file=sys.stderr,
     )
     return 0

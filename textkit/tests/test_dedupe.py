@@ -310,3 +310,21 @@ def test_the_command_names_bad_input_and_writes_nothing(
     )
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [src]
+
+
+def test_the_command_only_matches_rows_inside_the_window(tmp_path: Path) -> None:
+    text = SAME_TOPIC_DIFFERENT_MESSAGES[3]
+    rows = [
+        {"id": "a", "text": text, "t": "2024-05-01"},
+        {"id": "b", "text": text + "谢谢！", "t": "2024-05-20"},
+        {"id": "c", "text": text + "谢谢！！", "t": "2024-05-22"},
+    ]
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    _write_csv(src, rows)
+    args = ["dedupe", str(src), "--text", "text", "--key", "id", "--time", "t", "--out", str(out)]
+    assert main([*args, "--window-days", "7"]) == 0
+    with out.open(encoding="utf-8") as fh:
+        assert [r["duplicate_of"] for r in csv.DictReader(fh)] == ["", "", "b"]
+    assert main(args) == 0
+    with out.open(encoding="utf-8") as fh:
+        assert [r["duplicate_of"] for r in csv.DictReader(fh)] == ["", "a", "b"]
