@@ -89,7 +89,13 @@ def _field_message(error: dict[str, Any]) -> str:
         "dict_type": _("应为对象"),
         "list_type": _("应为列表"),
     }
-    return str(messages.get(kind, error.get("msg", _("无效"))))
+    if kind in messages:
+        return str(messages[kind])
+    message = str(error.get("msg") or _("无效"))
+    # A field validator's own sentence arrives as "Value error, <sentence>"; keep the sentence.
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message
 
 
 @api.exception_handler(ValidationError)
