@@ -100,6 +100,7 @@ def test_every_response_carries_security_headers_and_a_request_id(client: Client
 def _production_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINSHENG_")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests for Playwright
     env.update(
         MINSHENG_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(60),
