@@ -108,6 +108,8 @@ def _production_env(tmp_path: Path) -> dict[str, str]:
         MINSHENG_DATA_DIR=str(tmp_path),
         MINSHENG_VAULT_KEYS="dGVzdC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZyEhISE=",
         MINSHENG_VAULT_INDEX_KEY="dGVzdC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZyEhISE=",
+        MINSHENG_SMS_BACKEND="accounts.sms.HttpGatewayBackend",
+        MINSHENG_SMS_GATEWAY_URL="https://sms.example.gov.cn/send",
     )
     return env
 
@@ -156,3 +158,11 @@ def test_every_setting_read_from_the_environment_is_documented() -> None:
     assert names, "no settings found: the pattern no longer matches settings.py"
     missing = sorted(name for name in names if f"`{name}`" not in docs)
     assert not missing, f"document these in docs/settings.md: {missing}"
+
+
+def test_check_deploy_refuses_a_console_sms_backend_in_production(tmp_path: Path) -> None:
+    env = _production_env(tmp_path)
+    env["MINSHENG_SMS_BACKEND"] = "accounts.sms.ConsoleAndFileBackend"
+    result = _minsheng(["check", "--deploy"], env)
+    assert result.returncode != 0
+    assert "accounts.E001" in result.stderr
