@@ -31,6 +31,7 @@ Semantics worth knowing:
   band; against the index, with at most ``bucket_cap`` oldest items per band bucket and sorted
   run, which bounds the work on a heavily re-posted text.
 """
+
 from __future__ import annotations
 
 import functools
@@ -215,6 +216,10 @@ def lsh_params(threshold: float, num_perm: int, fp_weight: float = 0.25) -> tupl
     return best[1], best[2]
 
 
+_Found = tuple[I64, npt.NDArray[np.float64], I64]  # (query row, similarity, reference)
+_NOTHING: _Found = (np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.int64))
+
+
 class _RunTable:
     """A multimap from uint64 keys to int32 ids, as sorted runs merged when of similar size."""
 
@@ -300,7 +305,14 @@ def _seconds(t: datetime | float | None) -> float:
 
 
 class DedupeIndex:
-    """A streaming index of texts for exact and near-duplicate lookups (see the module doc)."""
+    """A streaming index of texts for exact and near-duplicate lookups (see the module doc).
+
+    ``threshold``: smallest estimated Jaccard similarity reported as a near duplicate.
+    ``num_perm``: MinHash permutations (signature length); ``shingle``: characters per shingle.
+    ``bands``: LSH bands (default: chosen for the threshold by :func:`lsh_params`).
+    ``bucket_cap``: oldest items examined per band bucket and sorted run.
+    ``limit``: matches returned per text, best first (``None`` for all).
+    """
 
     def __init__(
         self,
@@ -311,6 +323,7 @@ class DedupeIndex:
         bands: int | None = None,
         seed: int = 1,
         bucket_cap: int = 64,
+        limit: int | None = 10,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
@@ -328,6 +341,7 @@ class DedupeIndex:
                 raise ValueError(f"bands must be between 1 and num_perm={num_perm}, got {bands}")
             self.bands, self.rows = bands, num_perm // bands
         self.bucket_cap = bucket_cap
+        self.limit = limit
         rng = np.random.default_rng(seed)
         # Odd multipliers make each a·x + b mod 2³² a permutation of the 32-bit shingle hashes.
         self._a: U32 = rng.integers(0, 2**32, size=num_perm, dtype=np.uint64).astype(np.uint32)
@@ -370,10 +384,10 @@ class DedupeIndex:
         if times is not None and len(times) != len(texts):
             raise ValueError(f"{len(times)} times but {len(texts)} texts")
         now = _time.time()
-        secs = np.array(
-            [now if t is None else _seconds(t) for t in (times or [None] * len(texts))],
-            dtype=np.float64,
-        )
+        if times is None:
+            secs = np.full(len(texts), now, dtype=np.float64)
+        else:
+            secs = np.array([now if t is None else _seconds(t) for t in times], dtype=np.float64)
         results: list[list[Match]] = [[] for _ in texts]
         c = _canonicalise(texts)
         rows = np.flatnonzero(c.lens > 0)
@@ -403,11 +417,13 @@ class DedupeIndex:
         sigs = self._signatures(c, new_rows, hashes[new])
         band_keys = self._band_keys(sigs)
         if match:
-            found = self._near_in_index(sigs, band_keys)
-            found += self._near_in_batch(sigs, band_keys)
-            for local, similarity, ref in sorted(found, key=lambda m: (m[0], -m[1])):
-                key = self._keys[ref] if ref >= 0 else keys[int(new_rows[-ref - 1])]
-                results[int(new_rows[local])].append(Match(key, similarity, False))
+            best = self._best(
+                self._near_in_index(sigs, band_keys), self._near_in_batch(sigs, band_keys)
+            )
+            stored, batch_rows = self._keys, new_rows.tolist()
+            for local, similarity, ref in zip(*best, strict=True):
+                key = stored[ref] if ref >= 0 else keys[batch_rows[-ref - 1]]
+                results[batch_rows[local]].append(Match(key, similarity, False))
         self._store([keys[i] for i in new_rows], sigs, band_keys, hashes[new], secs[new_rows])
         return results
 
@@ -430,9 +446,10 @@ class DedupeIndex:
         near_rows = rows[near]
         if near_rows.size:
             sigs = self._signatures(c, near_rows, hashes[near])
-            found = self._near_in_index(sigs, self._band_keys(sigs))
-            for local, similarity, ref in sorted(found, key=lambda m: (m[0], -m[1])):
-                results[int(near_rows[local])].append(Match(self._keys[ref], similarity, False))
+            best = self._best(self._near_in_index(sigs, self._band_keys(sigs)))
+            stored, query_rows = self._keys, near_rows.tolist()
+            for local, similarity, ref in zip(*best, strict=True):
+                results[query_rows[local]].append(Match(stored[ref], similarity, False))
         return results
 
     def signatures(self, texts: Sequence[str]) -> U32:
@@ -488,29 +505,27 @@ class DedupeIndex:
     def _similarities(self, sigs_a: U32, sigs_b: U32) -> npt.NDArray[np.float64]:
         return np.count_nonzero(sigs_a == sigs_b, axis=1) / self.num_perm
 
-    def _near_in_index(self, sigs: U32, band_keys: U64) -> list[tuple[int, float, int]]:
+    def _near_in_index(self, sigs: U32, band_keys: U64) -> _Found:
         if self._n == 0:
-            return []
+            return _NOTHING
         q, ids = self._lsh.lookup(band_keys.ravel(), cap=self.bucket_cap)
         if q.size == 0:
-            return []
+            return _NOTHING
         q //= self.bands
         keep = self._alive[ids]
-        q, ids = q[keep], ids[keep]
-        pairs = np.unique(np.stack([q, ids], axis=1), axis=0)
-        q, ids = pairs[:, 0], pairs[:, 1]
+        pair = np.unique(q[keep] * self._n + ids[keep])
+        q, ids = pair // self._n, pair % self._n
         sim = self._similarities(sigs[q], self._sigs[ids])
         ok = sim >= self.threshold
-        return [(int(a), float(s), int(b)) for a, s, b in zip(q[ok], sim[ok], ids[ok], strict=True)]
+        return q[ok], sim[ok], ids[ok]
 
-    def _near_in_batch(self, sigs: U32, band_keys: U64) -> list[tuple[int, float, int]]:
+    def _near_in_batch(self, sigs: U32, band_keys: U64) -> _Found:
         """Matches between rows of one batch; the earlier row is encoded as ``-(row + 1)``."""
         n = sigs.shape[0]
         if n < 2:
-            return []
+            return _NOTHING
         row = np.arange(n, dtype=np.int64)
-        later: list[I64] = []
-        earlier: list[I64] = []
+        pairs: list[I64] = []
         for j in range(self.bands):
             order = np.lexsort((row, band_keys[:, j]))
             k = band_keys[order, j]
@@ -518,25 +533,37 @@ class DedupeIndex:
             if not same.any():
                 continue
             # nearest earlier row with this band key
-            later.append(order[1:][same])
-            earlier.append(order[:-1][same])
+            pairs.append(order[1:][same] * n + order[:-1][same])
             # earliest row with this band key
-            group_start = np.maximum.accumulate(np.where(np.r_[True, ~same], np.arange(n), 0))
+            group_start = np.maximum.accumulate(np.where(np.r_[True, ~same], row, 0))
             first = order[group_start]
             differ = first != order
-            later.append(order[differ])
-            earlier.append(first[differ])
-        if not later:
-            return []
-        pairs = np.unique(
-            np.stack([np.concatenate(later), np.concatenate(earlier)], axis=1), axis=0
-        )
-        a, b = pairs[:, 0], pairs[:, 1]
+            pairs.append(order[differ] * n + first[differ])
+        if not pairs:
+            return _NOTHING
+        pair = np.unique(np.concatenate(pairs))
+        a, b = pair // n, pair % n
         sim = self._similarities(sigs[a], sigs[b])
         ok = sim >= self.threshold
-        return [
-            (int(x), float(s), -int(y) - 1) for x, s, y in zip(a[ok], sim[ok], b[ok], strict=True)
-        ]
+        return a[ok], sim[ok], -b[ok] - 1
+
+    def _best(self, *found: _Found) -> tuple[list[int], list[float], list[int]]:
+        """Concatenated matches, best first per row, at most ``self.limit`` per row."""
+        q = np.concatenate([f[0] for f in found])
+        sim = np.concatenate([f[1] for f in found])
+        ref = np.concatenate([f[2] for f in found])
+        if q.size == 0:
+            return [], [], []
+        # by row, then similarity descending, then older first: stored ids, then batch rows
+        age = np.where(ref >= 0, ref, self._n - ref - 1)
+        order = np.lexsort((age, -sim, q))
+        q, sim, ref = q[order], sim[order], ref[order]
+        if self.limit is not None:
+            starts = np.r_[True, q[1:] != q[:-1]]
+            rank = np.arange(q.size) - np.maximum.accumulate(np.where(starts, np.arange(q.size), 0))
+            keep = rank < self.limit
+            q, sim, ref = q[keep], sim[keep], ref[keep]
+        return q.tolist(), sim.tolist(), ref.tolist()
 
     def _reserve(self, extra: int) -> None:
         need = self._n + extra

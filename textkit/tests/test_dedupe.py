@@ -328,3 +328,17 @@ def test_the_command_only_matches_rows_inside_the_window(tmp_path: Path) -> None
     assert main(args) == 0
     with out.open(encoding="utf-8") as fh:
         assert [r["duplicate_of"] for r in csv.DictReader(fh)] == ["", "a", "b"]
+
+
+def test_matches_are_limited_and_best_first() -> None:
+    base = SAME_TOPIC_DIFFERENT_MESSAGES[4]
+    variants = [base + "！" * i for i in range(1, 16)]
+    index = DedupeIndex(threshold=0.5, limit=3)
+    index.add_many([f"v{i}" for i in range(len(variants))], variants)
+    (*_, last) = index.add_many(["x"], [base + "！" * 16])
+    assert len(last) == 3
+    sims = [m.similarity for m in last]
+    assert sims == sorted(sims, reverse=True)
+    everything = DedupeIndex(threshold=0.5, limit=None)
+    everything.add_many([f"v{i}" for i in range(len(variants))], variants)
+    assert len(everything.query(base + "！" * 16)) > 3
