@@ -20,6 +20,10 @@ from org.roles import Role, roles_of
 
 router = Router(tags=["org"])
 
+# Answers carry a plain +08:00 offset: before 1901 the Asia/Shanghai zone uses local mean time
+# (+08:05:43), which RFC 3339 clients cannot parse; the instant is the same either way.
+BEIJING_OFFSET = dt.timezone(dt.timedelta(hours=8))
+
 
 class UnitRef(Schema):
     id: int
@@ -198,15 +202,25 @@ def deadline(request: HttpRequest, query: Query[DeadlineQuery]) -> dict[str, obj
             code="validation_error",
             status=422,
         ) from exc
-    start = query.start.astimezone(calendar.CALENDAR_TZ)
+    try:
+        start = query.start.astimezone(calendar.CALENDAR_TZ)
+        hours = calendar.working_hours_between(start, end)
+        days = calendar.working_days_between(start, end)
+        start_out, end_out = start.astimezone(BEIJING_OFFSET), end.astimezone(BEIJING_OFFSET)
+    except (ValueError, OverflowError) as exc:
+        raise ServiceError(
+            _("无法计算该期限：%(reason)s") % {"reason": exc},
+            code="validation_error",
+            status=422,
+        ) from exc
     return {
-        "start": start,
+        "start": start_out,
         "amount": query.amount,
         "unit": query.unit,
         "unit_label": str(TimeUnit(query.unit).label),
-        "deadline": end,
-        "working_hours": calendar.working_hours_between(start, end),
-        "working_days": calendar.working_days_between(start, end),
+        "deadline": end_out,
+        "working_hours": hours,
+        "working_days": days,
     }
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -127,6 +129,8 @@ def test_a_citizen_sees_the_citizen_role(client_for, citizen):
         ("9999-12-31T10:00:00+08:00", 5, "days"),
         ("9999-12-31T10:00:00+08:00", 5, "hours"),
         ("0001-01-01T00:00:00+14:00", 1, "calendar_days"),
+        ("1210-12-17T04:47:22-21:37", 384, "days"),
+        ("2100-12-31T23:59:59-12:00", 10000, "calendar_days"),
         ("2025-10-09T10:00:00+08:00", 10000, "calendar_days"),
     ],
 )
@@ -139,6 +143,9 @@ def test_the_deadline_calculator_answers_edge_dates_without_a_server_error(
     assert response.status_code in (200, 422), response.content
     if response.status_code == 422:
         assert response.json()["code"] == "validation_error"
+    else:
+        # RFC 3339 offsets only: no local-mean-time seconds such as +08:05:43.
+        assert re.search(r"[+-]\d\d:\d\d$", response.json()["deadline"])
 
 
 def test_a_long_hours_period_is_computed(client, db):
