@@ -133,6 +133,7 @@ class FieldSpace:
     weight: float
     columns: np.ndarray  # hashed column ids kept (sorted int64)
     idf: np.ndarray  # float32, one per kept column
+    _lookup: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(
@@ -154,8 +155,12 @@ class FieldSpace:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         counts = char_ngram_counts(texts, self.ngram_max, self.n_features, self.max_chars)
-        lookup = np.full(self.n_features, -1, dtype=np.int64)
-        lookup[self.columns] = np.arange(len(self.columns))
+        if self._lookup is None:
+            # Hashed column → kept column index; built once, reused by every batch.
+            lookup = np.full(self.n_features, -1, dtype=np.int32)
+            lookup[self.columns] = np.arange(len(self.columns), dtype=np.int32)
+            self._lookup = lookup
+        lookup = self._lookup
         counts = counts.tocoo()
         new_col = lookup[counts.col]
         keep = new_col >= 0
@@ -324,7 +329,9 @@ def _fit_base(
 def _base_scores(
     kind: str, x: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray
 ) -> np.ndarray:
-    s = np.asarray(x @ coef.T) + intercept
+    # A C-ordered (features × labels) matrix keeps each nonzero's label weights adjacent in
+    # memory; multiplying by the strided ``coef.T`` view was the slowest step of prediction.
+    s = np.asarray(x @ np.ascontiguousarray(coef.T)) + intercept
     if kind == "nb":
         # NB log-likelihoods grow with text length; centring per row keeps only the contrast.
         s = s - s.mean(axis=1, keepdims=True)
@@ -349,6 +356,7 @@ class RouteModel:
     meta_coef: np.ndarray
     meta_intercept: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    _coef_t: dict[str, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     # -- training -------------------------------------------------------------------------
 
@@ -464,7 +472,12 @@ class RouteModel:
             )
         norm = [[normalise_text(t) for t in col] for col in cols]
         x = _stack(self.spaces, norm)
-        scores = [_base_scores(kind, x, *self.base[kind]) for kind in self.options.base_models]
+        if self._coef_t is None:
+            self._coef_t = {k: np.ascontiguousarray(c.T) for k, (c, _) in self.base.items()}
+        scores = [
+            _base_scores(kind, x, self._coef_t[kind].T, self.base[kind][1])
+            for kind in self.options.base_models
+        ]
         z = _meta_features(scores) @ self.meta_coef.T.astype(np.float64) + self.meta_intercept
         return _softmax(z)
 
