@@ -15,11 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from accounts import services
 from accounts.models import ApiToken, User
 from minsheng.errors import ServiceError
+from org.admin import UserRoleAssignmentInline
 from vault.crypto import mask_phone
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    inlines = (UserRoleAssignmentInline,)
     list_display = (
         "username",
         "display_name",

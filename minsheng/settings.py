@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "org",
     "portal",
     "workbench",
+    "appeals",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,13 @@ VAULT_KEY_FILE = DATA_DIR / "vault.key"
 # Key of the blind indexes (lookup hashes); separate so that rotating VAULT_KEYS keeps lookups valid.
 VAULT_INDEX_KEY = env_str("MINSHENG_VAULT_INDEX_KEY")
 VAULT_INDEX_KEY_FILE = DATA_DIR / "vault-index.key"
+
+# --- working calendar ----------------------------------------------------------------------------
+# Office hours on working days, Beijing time: "09:00-12:00,13:30-17:30" (the default).
+MINSHENG_WORKDAY_HOURS = tuple(
+    tuple(period.split("-", 1))
+    for period in env_list("MINSHENG_WORKDAY_HOURS", ["09:00-12:00", "13:30-17:30"])
+)
 
 # --- i18n ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

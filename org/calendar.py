@@ -6,7 +6,7 @@ for local days. Years the package does not know yet fall back to Monday–Friday
 the log, until the package is upgraded or the admin adds overrides.
 
 Working hours default to 09:00–12:00 and 13:30–17:30 Beijing time; a deployment may set
-``MINSHENG_WORKDAY_HOURS = [("08:30", "12:00"), ("14:00", "18:00")]`` in its settings.
+``MINSHENG_WORKDAY_HOURS=08:30-12:00,14:00-18:00`` in its environment (docs/settings.md).
 
 Every function takes aware datetimes only (a naive one raises ValueError) and answers in
 Beijing time, whatever the server's zone: the official calendar is Beijing's.
