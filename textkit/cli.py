@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["normalise", "clean", "segment", "dedupe", "route", "sentiment", "reply"]
+COMMANDS = ["normalise", "clean", "segment", "dedupe", "route", "sentiment", "reply", "hot"]
 
 
 class UserError(Exception):
