@@ -627,7 +627,7 @@ def _problem_vectors(
     feat_t = _features(titles, seg)
     feat_b = _features([b[:_BODY_CHARS] for b in bodies], seg)
     vec = TfidfVectorizer(
-        analyzer=_identity, sublinear_tf=True, min_df=2, max_df=0.2, norm="l2", dtype=np.float64
+        analyzer=_identity, sublinear_tf=True, min_df=2, max_df=0.5, norm="l2", dtype=np.float64
     )
     vec.fit(feat_t + feat_b)
     x = normalize(0.5 * vec.transform(feat_t) + 0.5 * vec.transform(feat_b))
