@@ -61,6 +61,25 @@ def auditor_api(who: str) -> set[int]:
     return {200} if who in AUDITORS else {403}
 
 
+APPEAL_READERS = {"dispatcher", "handler", "other_handler", "leader", "auditor", "admin"}
+
+
+def appeal_queue(who: str) -> set[int]:
+    if who == "anonymous":
+        return {401}
+    return {200} if who in APPEAL_READERS else {403}
+
+
+def appeal_case(who: str) -> set[int]:
+    # A case outside the caller's scope answers 404 like a missing one: existence is not revealed.
+    return {401} if who == "anonymous" else {404}
+
+
+def appeal_step(who: str) -> set[int]:
+    # POST only; the service decides by role at the case's unit (appeals/tests check each step).
+    return {401} if who == "anonymous" else {403, 404, 409, 422}
+
+
 def admin_site(who: str) -> set[int]:
     return {200} if who == "admin" else {302}
 
@@ -108,6 +127,31 @@ API: dict[str, tuple[str | None, Expect]] = {
     "api:otp_verify": (None, public()),
     "api:entries": ("/api/audit/entries", auditor_api),
     "api:verify": ("/api/audit/verify", auditor_api),
+    "api:appeal_submit": (None, public(201)),  # anonymous allowed; POST only
+    "api:appeal_queue": ("/api/appeals/", appeal_queue),
+    "api:appeal_detail": ("/api/appeals/999999", appeal_case),
+    "api:appeal_track": ("/api/appeals/track/MS-2025-999999?secret=NOSUCHCODE", public(404)),
+    "api:appeal_rate": (None, public(200)),  # with the secret or as the owner
+    "api:appeal_withdraw": (None, public(200)),  # with the secret or as the owner
+    **{
+        f"api:appeal_{step}": (None, appeal_step)
+        for step in (
+            "register",
+            "reject",
+            "dispatch",
+            "sign",
+            "return",
+            "handle",
+            "reply",
+            "callback",
+            "close",
+            "merge",
+            "request_extension",
+            "approve_extension",
+            "suspend",
+            "resume",
+        )
+    },
 }
 
 
