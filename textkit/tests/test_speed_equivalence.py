@@ -1,0 +1,129 @@
+"""The fast prediction paths give the answers of the plain reference paths, on real posts.
+
+The reference paths (per-post term lists, ``Counter`` term counting, whole-text NFKC, every
+markup pattern run on every post, one sparse product per base model) are kept in the modules as
+oracles; these tests hold the batch paths to them.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from textkit.normalise import normalise_many
+from textkit.segment import Segmenter, cut_many
+from textkit.sentiment import (
+    SentimentModel,
+    _analyse,
+    _prepare,
+    _prepare_reference,
+    classification_metrics,
+)
+
+TRAIN_ROWS = 1500
+
+
+def _csv(path: Path, column: str, **where: str) -> list[str]:
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return [
+            r[column]
+            for r in csv.DictReader(fh)
+            if r[column].strip() and all(r[k] == v for k, v in where.items())
+        ]
+
+
+@pytest.fixture(scope="module")
+def posts(shared_data: Path) -> dict[str, list[str]]:
+    """SMP training and test posts, plus citizen messages, rumour reposts and hotel reviews."""
+    smp = shared_data / "smp2020_ewect" / "smp2020_ewect_weibo_emotion.csv"
+    with smp.open(encoding="utf-8-sig", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["content"].strip()]
+    train = [r for r in rows if r["split"] == "train"][:TRAIN_ROWS]
+    test = [r for r in rows if r["split"] == "test"][:1500]
+    rng = random.Random(7)
+    others = (
+        rng.sample(
+            _csv(shared_data / "tipdm2020_c" / "attachment2_details_partial.csv", "留言详情_clean"),
+            500,
+        )
+        + rng.sample(_csv(shared_data / "ced_weibo_rumor" / "ced_events.csv", "text"), 700)
+        + rng.sample(
+            _csv(shared_data / "chnsenticorp_htl" / "ChnSentiCorp_htl_all.csv", "review"), 300
+        )
+    )
+    return {
+        "train_texts": [r["content"] for r in train],
+        "train_labels": [r["label"] for r in train],
+        "test_texts": [r["content"] for r in test],
+        "test_labels": [r["label"] for r in test],
+        "mixed": [r["content"] for r in test] + others,
+    }
+
+
+@pytest.fixture(scope="module")
+def model(posts: dict[str, list[str]]) -> SentimentModel:
+    return SentimentModel.train(posts["train_texts"], posts["train_labels"])
+
+
+def test_the_fast_post_reading_equals_the_reference(posts: dict[str, list[str]]) -> None:
+    mixed = posts["mixed"]
+    for texts in (mixed, normalise_many(mixed)):
+        assert [_prepare(t) for t in texts] == [_prepare_reference(t) for t in texts]
+
+
+def test_the_fast_features_equal_the_reference_features(
+    model: SentimentModel, posts: dict[str, list[str]]
+) -> None:
+    texts = posts["mixed"][:1000]
+    fast, ref = model._features(texts), model._features_reference(texts)
+    assert fast.shape == ref.shape and fast.nnz == ref.nnz
+    assert abs(fast - ref).max() < 1e-6
+
+
+def test_fast_predictions_match_the_reference_on_three_thousand_real_posts(
+    model: SentimentModel, posts: dict[str, list[str]]
+) -> None:
+    texts = posts["mixed"]
+    assert len(texts) >= 3000
+    for batch in (texts, normalise_many(texts)):
+        fast = model.probabilities(batch)
+        ref = model.probabilities_reference(batch)
+        np.testing.assert_allclose(fast, ref, atol=1e-3)
+        weights = model.prior**model.prior_power
+        differ = int((np.argmax(fast / weights, 1) != np.argmax(ref / weights, 1)).sum())
+        assert differ <= 0.005 * len(batch), f"{differ} of {len(batch)} predictions differ"
+
+
+def test_the_macro_f1_of_the_fast_path_is_the_reference_macro_f1(
+    model: SentimentModel, posts: dict[str, list[str]]
+) -> None:
+    texts, gold = posts["test_texts"], posts["test_labels"]
+    fast = [p.emotion for p in model.predict(texts)]
+    weights = model.prior**model.prior_power
+    ref_p = model.probabilities_reference(texts)
+    ref = [model.labels[int(i)] for i in np.argmax(ref_p / weights, axis=1)]
+    f_fast = classification_metrics(gold, fast)["macro_f1"]
+    f_ref = classification_metrics(gold, ref)["macro_f1"]
+    assert abs(f_fast - f_ref) < 0.005
+
+
+def test_batch_segmentation_equals_one_text_at_a_time(posts: dict[str, list[str]]) -> None:
+    seg = Segmenter()
+    texts = normalise_many(posts["mixed"])
+    assert seg.cut_many(texts) == [seg.cut(t) for t in texts]
+    assert cut_many(texts) == seg.cut_many(texts)
+
+
+def test_the_word_terms_of_the_fast_reading_are_the_reference_terms(
+    posts: dict[str, list[str]],
+) -> None:
+    texts = posts["mixed"][:1000]
+    fast_words, fast_chars = _analyse(texts, _prepare)
+    ref_words, ref_chars = _analyse(texts, _prepare_reference)
+    assert fast_words == ref_words and fast_chars == ref_chars
