@@ -46,7 +46,7 @@ def _anonymous(request: HttpRequest) -> Any:
 
 anyone: list[Any] = [token_auth, session_auth, _anonymous]
 # The empty requirement tells clients (and the fuzzer) that credentials are optional here.
-OPTIONAL_AUTH = {"security": [{"TokenAuth": []}, {"CsrfSessionAuth": []}, {}]}
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{"TokenAuth": []}, {"CsrfSessionAuth": []}, {}]}
 
 
 def _actor(request: HttpRequest) -> Any:

@@ -457,7 +457,7 @@ def do_submit(
     is_citizen = actor is not None and getattr(actor, "kind", None) == Role.CITIZEN.value
     with transaction.atomic():
         appeal = Appeal(
-            code=f"tmp-{uuid.uuid4().hex}",
+            code=f"tmp-{uuid.uuid4().hex[:28]}",  # fits the column until the id is known
             secret_hash=secret_hash(secret),
             title=sub.title,
             text=sub.text,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +21,22 @@ CITIZEN_PHONE = "13900139000"
 
 def at(day: int, hour: int, minute: int = 0, month: int = 10) -> dt.datetime:
     return dt.datetime(2025, month, day, hour, minute, tzinfo=CALENDAR_TZ)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_inline() -> Iterator[None]:
+    """Run the real tasks in the test's process and transaction, with or without a broker.
+
+    With Redis configured (the PostgreSQL run) nothing consumes the queue during a test, and a
+    worker thread could not see the test's uncommitted rows; the broker round trip itself is
+    covered by tests/test_services_real.py.
+    """
+    from minsheng.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture

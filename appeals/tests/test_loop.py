@@ -57,11 +57,9 @@ def test_the_happy_path_runs_from_intake_to_closed_with_a_timeline_and_audit_ent
 
 
 def test_an_unsatisfied_citizen_reopens_the_appeal_in_the_same_unit_until_satisfied(
-    replied, handler, submit, org_tree
+    handler, submit, org_tree
 ):
-    appeal = replied
-    secret = None  # the signed-out citizen rates with the secret
-    appeal, secret = submit()
+    appeal, secret = submit()  # the signed-out citizen rates with the secret
     services.do_register(appeal, services_actor := _agent(org_tree))
     services.do_dispatch(appeal, org_tree.chengguan, services_actor)
     services.do_sign(appeal, handler)
