@@ -15,6 +15,7 @@ OUR_COMMANDS = {
     "serve": "serve the web application with a production WSGI server",
     "demo": "load (or refresh) the demo city: units, grids, categories, staff and demo logins",
     "audit": "audit trail: verify the hash chain (audit verify)",
+    "appeals": "appeals: the deadline sweep — warnings, overdue flags, escalation (appeals sweep)",
     "vault": "personal-data vault: rotate the encryption key (vault rotate-key)",
     "text": "the Chinese text engine: normalise, clean, segment, dedupe, route, sentiment …",
     "healthcheck": "check the database, cache and broker from the command line",
