@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "GarbledSpan",
     "InputError",
@@ -136,15 +138,36 @@ def to_simplified(text: str) -> str:
     return _to_simplified_many([text])[0]
 
 
+@functools.cache
+def _traditional_table() -> np.ndarray:
+    table = np.zeros(0x110000, dtype=bool)
+    table[[ord(c) for c in _traditional_chars()]] = True
+    return table
+
+
+def _needing_t2s(texts: list[str]) -> list[int]:
+    """Indices of the texts holding a traditional character, decided for the batch in numpy."""
+    if len(texts) < 8:
+        return [i for i, t in enumerate(texts) if needs_t2s(t)]
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    hits = np.flatnonzero(_traditional_table()[codes])
+    if hits.size == 0:
+        return []
+    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    return np.unique(np.searchsorted(ends, hits, side="right")).tolist()
+
+
 def _to_simplified_many(texts: list[str]) -> list[str]:
-    runs = [r for t in texts if needs_t2s(t) for r in _HAN_RUN_RE.findall(t) if needs_t2s(r)]
-    if not runs:
+    # Most texts are already simplified: one numpy pass over the batch finds the few that are not.
+    todo = _needing_t2s(texts)
+    if not todo:
         return list(texts)
+    runs = [r for i in todo for r in _HAN_RUN_RE.findall(texts[i]) if needs_t2s(r)]
     table = _convert_runs(runs)
-    return [
-        _HAN_RUN_RE.sub(lambda m: table.get(m.group(0), m.group(0)), t) if needs_t2s(t) else t
-        for t in texts
-    ]
+    out = list(texts)
+    for i in todo:
+        out[i] = _HAN_RUN_RE.sub(lambda m: table.get(m.group(0), m.group(0)), texts[i])
+    return out
 
 
 # --- character classes --------------------------------------------------------------------
@@ -226,9 +249,13 @@ def _fold_whitespace(text: str) -> str:
     )
     text = _ZERO_WIDTH_RE.sub("", text)
     text = _SPACES_RE.sub(" ", text)
-    text = _SPACE_NEAR_CJK_PUNCT_RE.sub(r"\1", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
-    return _BLANK_LINES_RE.sub("\n\n", text).strip()
+    if " " in text:
+        # Without a space every match would put its punctuation mark back unchanged.
+        text = _SPACE_NEAR_CJK_PUNCT_RE.sub(r"\1", text)
+    if "\n" in text:
+        text = "\n".join(line.strip() for line in text.split("\n"))
+        text = _BLANK_LINES_RE.sub("\n\n", text)
+    return text.strip()
 
 
 def _pre(text: str) -> str:

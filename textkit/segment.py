@@ -41,6 +41,8 @@ _RE_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
 # A token that jieba-rs keeps whole but jieba splits is an ASCII run holding one of these
 # symbols next to another character of jieba's word class; texts without such a pair need no fix.
 _SUSPECT = re.compile(r"[a-zA-Z0-9+#&._%\-][+#&._%\-]|[+#&._%\-][a-zA-Z0-9+#&._%\-]")
+# A whole token of two or more ASCII characters among tokens joined by NUL.
+_ASCII_TOKEN = re.compile(r"(?:^|(?<=\x00))([\x01-\x7f]{2,})(?=\x00|$)")
 _RE_USERDICT = re.compile(r"^(.+?)( [0-9]+)?( [a-z]+)?$")
 
 
@@ -190,8 +192,26 @@ class Segmenter:
         return [fix(rcut(t, True)) if suspect(t) else rcut(t, True) for t in texts]
 
     def _split_ascii_runs(self, tokens: list[str]) -> list[str]:
-        out: list[str] = []
+        # Candidates are ASCII tokens of two or more characters; one regex scan over the joined
+        # tokens finds them, so a long text without any is returned without a Python loop.
+        joined = "\x00".join(tokens)
         has_word = self._impl.has_word
+        if joined.count("\x00") == len(tokens) - 1:
+            bad = {
+                tok
+                for tok in (m.group(1) for m in _ASCII_TOKEN.finditer(joined))
+                if not _RE_SKIP.fullmatch(tok) and not has_word(tok)
+            }
+            if not bad:
+                return tokens
+            out: list[str] = []
+            for tok in tokens:
+                if tok in bad:
+                    out.extend(part for part in _RE_SKIP.split(tok) if part)
+                else:
+                    out.append(tok)
+            return out
+        out = []
         for tok in tokens:
             if len(tok) > 1 and tok.isascii() and not _RE_SKIP.fullmatch(tok) and not has_word(tok):
                 out.extend(part for part in _RE_SKIP.split(tok) if part)

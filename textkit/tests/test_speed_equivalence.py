@@ -127,3 +127,13 @@ def test_the_word_terms_of_the_fast_reading_are_the_reference_terms(
     fast_words, fast_chars = _analyse(texts, _prepare)
     ref_words, ref_chars = _analyse(texts, _prepare_reference)
     assert fast_words == ref_words and fast_chars == ref_chars
+
+
+def test_batch_normalising_equals_one_text_at_a_time(posts: dict[str, list[str]]) -> None:
+    from textkit.normalise import normalise
+
+    texts = posts["mixed"] + [
+        "這個問題應該怎麼處理？",
+        "  全角ＡＢＣ１２３　空格 \r\n\r\n\r\n形勢(shì)  ",
+    ]
+    assert normalise_many(texts) == [normalise(t) for t in texts]
