@@ -68,11 +68,12 @@ def test_rotation_reencrypts_every_row_and_lookups_still_work(key_file: Path, ci
     for phone in PHONES:
         assert User.objects.get(phone_hash=crypto.blind_index(phone, "phone")).phone == phone
     entry = AuditEntry.objects.get(action="vault.rotate")
-    assert entry.after == {
-        "key_id": new_id,
-        "reencrypted": {"accounts.User.phone": len(PHONES), "accounts.User.totp_secret": 0},
-        "dropped_old": False,
-    }
+    assert entry.after["key_id"] == new_id and entry.after["dropped_old"] is False
+    # Every encrypted field of every app is counted; only the citizens' phones hold values here.
+    counts = entry.after["reencrypted"]
+    assert counts["accounts.User.phone"] == len(PHONES)
+    assert "accounts.User.totp_secret" in counts
+    assert all(n == 0 for field, n in counts.items() if field != "accounts.User.phone")
 
 
 def test_drop_old_leaves_only_the_new_key_once_everything_is_moved(
