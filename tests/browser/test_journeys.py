@@ -244,6 +244,8 @@ def test_the_skip_link_is_the_first_stop_and_jumps_to_the_content(open_tab: Any)
     assert skip.evaluate("(el) => el === document.activeElement")
     assert skip.is_visible()
     page.keyboard.press("Enter")
+    # Following an in-page link updates the URL asynchronously; wait for it rather than race it.
+    page.wait_for_url("**/#main", timeout=5000)
     assert page.url.endswith("#main")
 
 
