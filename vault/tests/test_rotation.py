@@ -68,9 +68,11 @@ def test_rotation_reencrypts_every_row_and_lookups_still_work(key_file: Path, ci
     for phone in PHONES:
         assert User.objects.get(phone_hash=crypto.blind_index(phone, "phone")).phone == phone
     entry = AuditEntry.objects.get(action="vault.rotate")
-    assert entry.after["key_id"] == new_id and entry.after["dropped_old"] is False
+    after = entry.after
+    assert after is not None
+    assert after["key_id"] == new_id and after["dropped_old"] is False
     # Every encrypted field of every app is counted; only the citizens' phones hold values here.
-    counts = entry.after["reencrypted"]
+    counts = after["reencrypted"]
     assert counts["accounts.User.phone"] == len(PHONES)
     assert "accounts.User.totp_secret" in counts
     assert all(n == 0 for field, n in counts.items() if field != "accounts.User.phone")
@@ -105,7 +107,9 @@ def test_rotation_stops_at_tampered_ciphertext_naming_the_column(key_file: Path,
             "UPDATE accounts_user SET phone = %s WHERE username = 'c3'",
             [crypto.encrypt("13900000003")[:-6] + "AAAAAA"],
         )
-    with pytest.raises(Exception, match=r"accounts.User.phone: row pk=\d+: ciphertext failed authentication"):
+    with pytest.raises(
+        Exception, match=r"accounts.User.phone: row pk=\d+: ciphertext failed authentication"
+    ):
         run("rotate-key", "--generate")
 
 
