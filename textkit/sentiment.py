@@ -33,15 +33,12 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
 import itertools
-import json
 import os
 import re
 import time
 import unicodedata
 import warnings
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +48,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-import textkit
+from textkit.modelfile import MODEL_JSON, ModelFormatError, load_folder, save_folder
 
 __all__ = [
     "DEFAULT_NEGATIVITY",
@@ -67,8 +64,6 @@ __all__ = [
 
 FORMAT = "minsheng.textkit.sentiment"
 FORMAT_VERSION = 1
-MODEL_JSON = "model.json"
-ARRAYS_NPZ = "arrays.npz"
 
 POLARITIES = ("negative", "neutral", "positive")
 # SMP2020-EWECT's own convention (its SOURCE notes): happy → positive, neutral → neutral and the
@@ -82,10 +77,6 @@ DEFAULT_NEGATIVITY: dict[str, str] = {
     "happy": "positive",
     "neutral": "neutral",
 }
-
-
-class ModelFormatError(ValueError):
-    """A model directory that is not a valid, untampered sentiment model."""
 
 
 class TrainingDataError(ValueError):
@@ -923,85 +914,22 @@ class SentimentModel:
         self, directory: str | os.PathLike[str], *, metrics: dict[str, Any] | None = None
     ) -> Path:
         """Write the model into ``directory`` (created if needed), each file replaced atomically."""
-        from textkit.tabular import atomic_open
-
-        out = Path(directory)
-        if out.exists() and not out.is_dir():
-            raise FileExistsError(f"{out} exists and is not a folder")
-        out.mkdir(parents=True, exist_ok=True)
         arrays = self._arrays()
-        buf = io.BytesIO()
-        np.savez_compressed(buf, allow_pickle=False, **arrays)  # type: ignore[arg-type]
-        blob = buf.getvalue()
         meta = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "textkit_version": textkit.__version__,
             "labels": self.labels,
             "negativity": self.negativity,
             "prior_power": self.prior_power,
             "options": self.options.to_json(),
-            "arrays": {
-                name: {"dtype": str(a.dtype), "shape": list(a.shape)} for name, a in arrays.items()
-            },
-            "arrays_sha256": hashlib.sha256(blob).hexdigest(),
             "training": self.info,
             "metrics": metrics or {},
         }
-        # Arrays first: model.json names their checksum, so a crash between the two writes
-        # leaves a folder that refuses to load rather than one that loads the wrong arrays.
-        with atomic_open(out / ARRAYS_NPZ, "wb") as fh:
-            fh.write(blob)
-        with atomic_open(out / MODEL_JSON, "w") as fh:
-            json.dump(meta, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-        return out
+        return save_folder(directory, fmt=FORMAT, version=FORMAT_VERSION, arrays=arrays, meta=meta)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> SentimentModel:
         """Load a saved model. Raises ModelFormatError for anything but an intact model."""
-        d = Path(directory)
-        meta_path, npz_path = d / MODEL_JSON, d / ARRAYS_NPZ
-        for p in (meta_path, npz_path):
-            if not p.is_file():
-                raise ModelFormatError(f"{d}: not a sentiment model folder ({p.name} is missing)")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelFormatError(f"{meta_path}: not valid JSON ({exc})") from exc
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ModelFormatError(f"{meta_path}: not a {FORMAT} model")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ModelFormatError(
-                f"{meta_path}: format version {meta.get('format_version')!r}, "
-                f"this textkit reads version {FORMAT_VERSION}"
-            )
-        blob = npz_path.read_bytes()
-        if hashlib.sha256(blob).hexdigest() != meta.get("arrays_sha256"):
-            raise ModelFormatError(f"{npz_path}: checksum does not match {MODEL_JSON}; refusing it")
-        expected = meta.get("arrays") or {}
-        try:
-            with zipfile.ZipFile(io.BytesIO(blob)) as zf:
-                names = sorted(n.removesuffix(".npy") for n in zf.namelist())
-            if names != sorted(expected):
-                raise ModelFormatError(f"{npz_path}: unexpected array set {names}")
-            arrays: dict[str, np.ndarray] = {}
-            with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-                for name, spec in expected.items():
-                    a = npz[name]
-                    if (
-                        a.dtype.kind not in "fiu"
-                        or str(a.dtype) != spec["dtype"]
-                        or list(a.shape) != spec["shape"]
-                    ):
-                        raise ModelFormatError(
-                            f"{npz_path}: array {name} has the wrong type or shape"
-                        )
-                    arrays[name] = a
-        except ModelFormatError:
-            raise
-        except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
-            raise ModelFormatError(f"{npz_path}: not a plain numpy archive ({exc})") from exc
+        meta, arrays = load_folder(directory, fmt=FORMAT, version=FORMAT_VERSION, kind="sentiment")
+        meta_path = Path(directory) / MODEL_JSON
         try:
             options = SentimentOptions.from_json(meta["options"])
             labels = [str(v) for v in meta["labels"]]
