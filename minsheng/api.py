@@ -171,3 +171,6 @@ api.add_router("/org/", "org.api.router")
 api.add_router("/auth/", "accounts.api.router")
 api.add_router("/audit/", "audit.api.router")
 api.add_router("/appeals/", "appeals.api.router")
+# More appeal operations, one module per concern, under the same /api/appeals/ prefix.
+api.add_router("/appeals/", "appeals.api_dispatch.router")
+api.add_router("/appeals/", "appeals.api_kpi.router")

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "portal",
     "workbench",
     "appeals",
+    "open311",
+    "search",
 ]
 
 MIDDLEWARE = [

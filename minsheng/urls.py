@@ -15,7 +15,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("accounts.urls")),
+    path("open311/v2/", include("open311.urls")),
     path("workbench/audit/", include("audit.urls")),
+    path("workbench/appeals/", include("appeals.urls_workbench")),
+    path("workbench/kpi/", include("appeals.urls_kpi")),
+    path("transparency/", include("appeals.urls_public")),
+    path("appeals/", include("appeals.urls_portal")),
     path("workbench/", include("workbench.urls")),
     path("", include("portal.urls")),
 ]

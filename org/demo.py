@@ -326,4 +326,26 @@ def load(*, reset_passwords: bool = False) -> DemoResult:
             result.written += written
             _, written = services.set_deadline_rule(None, child, **_rule_fields(profile))
             result.written += written
+    result.written += _load_app_demos()
     return result
+
+
+def _load_app_demos() -> int:
+    """Let each installed app add its part of the demo city.
+
+    An app that wants demo data has a ``demo_data`` module with ``load() -> int`` (rows written;
+    0 when everything is already there). It runs after the city's units, people and categories
+    exist, inside the same transaction, in INSTALLED_APPS order.
+    """
+    import importlib
+    import importlib.util
+
+    from django.apps import apps
+
+    written = 0
+    for config in apps.get_app_configs():
+        name = f"{config.name}.demo_data"
+        if importlib.util.find_spec(name) is None:
+            continue
+        written += int(importlib.import_module(name).load())
+    return written

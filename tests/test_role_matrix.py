@@ -155,6 +155,29 @@ API: dict[str, tuple[str | None, Expect]] = {
 }
 
 
+def _more_policies() -> None:
+    """Merge the policies of ``tests/policies/*.py``: one module per area, each with optional
+    ``PAGES`` and ``API`` dicts in the forms above, so areas built side by side do not all edit
+    this file. A name declared twice is an error."""
+    import importlib
+    import pkgutil
+
+    import tests.policies as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for ours, theirs in (
+            (PAGES, getattr(module, "PAGES", {})),
+            (API, getattr(module, "API", {})),
+        ):
+            twice = set(ours) & set(theirs)
+            assert not twice, f"{info.name} declares a policy twice: {sorted(twice)}"
+            ours.update(theirs)
+
+
+_more_policies()
+
+
 def _url_names() -> set[str]:
     names: set[str] = set()
 
