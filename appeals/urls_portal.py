@@ -1,4 +1,4 @@
 from django.urls import URLPattern
 
-app_name = "appeals_portal"
+app_name = "citizen"
 urlpatterns: list[URLPattern] = []

@@ -1,4 +1,4 @@
 from django.urls import URLPattern
 
-app_name = "appeals_workbench"
+app_name = "appeals_wb"
 urlpatterns: list[URLPattern] = []

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "appeals",
     "open311",
     "search",
+    "kpi",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
 from django.urls import URLPattern
 
-app_name = "appeals_public"
+app_name = "transparency"
 urlpatterns: list[URLPattern] = []

@@ -1,4 +1,4 @@
 from django.urls import URLPattern
 
-app_name = "appeals_kpi"
+app_name = "kpi"
 urlpatterns: list[URLPattern] = []
