@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from org.models import Category, Unit
+from org.models import Category, Grid, Unit
 from org.roles import Role, has_role, units_for
 from vault.crypto import blind_index
 from vault.fields import EncryptedCharField
@@ -183,6 +183,28 @@ class Appeal(models.Model):
         related_name="merged",
     )
     reopen_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
+    grid = models.ForeignKey(
+        Grid,
+        verbose_name=_("网格"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appeals",
+    )
+    # 点赞/附议: other citizens backing the same appeal; imported data carries the count.
+    supports = models.PositiveIntegerField(_("附议数"), default=0)
+    # The id the appeal has in the system it came from (an import file, an Open311 client).
+    external_ref = models.CharField(_("外部编号"), max_length=64, blank=True, db_index=True)
+    # A possible duplicate flagged on intake; it stays open until a dispatcher merges it.
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("疑似重复"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="possible_duplicates",
+    )
+    duplicate_score = models.FloatField(_("重复相似度"), null=True, blank=True)
 
     dispatched_at = models.DateTimeField(_("派遣时间"), null=True, blank=True)
     signed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
@@ -215,6 +237,14 @@ class Appeal(models.Model):
         indexes = (
             models.Index(fields=["state", "current_unit"]),
             models.Index(fields=["category", "state"]),
+        )
+        constraints = (
+            # One appeal per id of a source system; empty refs (most appeals) are not constrained.
+            models.UniqueConstraint(
+                fields=["channel", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="appeals_channel_external_ref",
+            ),
         )
 
     def __str__(self) -> str:
@@ -378,3 +408,125 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+def photo_upload_to(instance: AppealPhoto, filename: str) -> str:
+    """Month folders, and a random name: the citizen's file name may carry personal data."""
+    import uuid
+
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return timezone.now().strftime("appeals/%Y/%m/") + f"{uuid.uuid4().hex}.{ext}"
+
+
+class AppealPhoto(models.Model):
+    """A photo of the problem, re-encoded on upload (``appeals.photos.attach``) without EXIF/GPS."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(
+        _("照片"), upload_to=photo_upload_to, width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(_("大小（字节）"), default=0)
+    content_type = models.CharField(max_length=32)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("诉求照片")
+        verbose_name_plural = _("诉求照片")
+        ordering = ("at", "pk")
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.image.name}"
+
+
+class ReplyTemplate(models.Model):
+    """A reply text with placeholders ``{code} {title} {unit} {date}`` (appeals.templates_service).
+
+    Empty category or unit means "any"; the most specific templates are offered first.
+    """
+
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("分类"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reply_templates",
+        help_text=_("留空表示适用于所有分类"),
+    )
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("单位"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reply_templates",
+        help_text=_("留空表示适用于所有单位"),
+    )
+    title = models.CharField(_("名称"), max_length=64)
+    text = models.TextField(
+        _("模板内容"),
+        max_length=TEXT_LIMIT,
+        help_text=_("可用占位符：{code} 编号、{title} 标题、{unit} 承办单位、{date} 日期"),
+    )
+    active = models.BooleanField(_("启用"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("答复模板")
+        verbose_name_plural = _("答复模板")
+        ordering = ("sort_order", "pk")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReviewKind(models.TextChoices):
+    RECHECK = "recheck", _("复查")
+    REVIEW = "review", _("复核")
+
+
+class ReviewOutcome(models.TextChoices):
+    UPHELD = "upheld", _("维持")
+    CHANGED = "changed", _("变更")
+
+
+class Review(models.Model):
+    """信访 复查 (by the handling unit's superior) or 复核 (by the next one up), 信访工作条例."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="reviews")
+    kind = models.CharField(_("类型"), max_length=8, choices=ReviewKind.choices)
+    requested_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(_("申请理由"), max_length=TEXT_LIMIT)
+    # The reviewing unit: the superior administrative unit of the one whose answer is contested.
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("复查（核）机关"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    due = models.DateTimeField(_("答复期限"), null=True, blank=True, db_index=True)
+    warned = models.BooleanField(default=False)
+    overdue = models.BooleanField(default=False)
+    decided_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(_("结论"), max_length=8, choices=ReviewOutcome.choices, blank=True)
+    text = models.TextField(_("意见书"), blank=True, max_length=TEXT_LIMIT)
+
+    class Meta:
+        verbose_name = _("复查复核")
+        verbose_name_plural = _("复查复核")
+        ordering = ("requested_at", "pk")
+
+    def __str__(self) -> str:
+        return f"{self.appeal_id} {self.kind}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.decided_at is None

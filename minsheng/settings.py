@@ -168,6 +168,18 @@ MINSHENG_WORKDAY_HOURS = tuple(
     for period in env_list("MINSHENG_WORKDAY_HOURS", ["09:00-12:00", "13:30-17:30"])
 )
 
+# --- appeals -------------------------------------------------------------------------------------
+# Days after closing (or after the callback) in which the citizen may reopen an appeal.
+APPEAL_REOPEN_DAYS = env_int("MINSHENG_APPEAL_REOPEN_DAYS", 7)
+# Photos of one appeal: how many, and the largest file accepted (re-encoded without EXIF/GPS).
+APPEAL_PHOTOS_MAX = env_int("MINSHENG_APPEAL_PHOTOS_MAX", 6)
+APPEAL_PHOTO_MAX_BYTES = env_int("MINSHENG_APPEAL_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+# Duplicates: open appeals of the last N days are compared with a new one; text similarity
+# (0-1, textkit.dedupe) from which it is flagged, and the distance beyond which it is not.
+APPEAL_DUPLICATE_DAYS = env_int("MINSHENG_APPEAL_DUPLICATE_DAYS", 30)
+APPEAL_DUPLICATE_THRESHOLD = float(env_str("MINSHENG_APPEAL_DUPLICATE_THRESHOLD", "0.5") or 0.5)
+APPEAL_DUPLICATE_DISTANCE_M = env_int("MINSHENG_APPEAL_DUPLICATE_DISTANCE_M", 500)
+
 # --- i18n ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
