@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "open311",
     "search",
     "kpi",
+    "lexicon",
 ]
 
 MIDDLEWARE = [
