@@ -145,9 +145,15 @@ def warning_started(now: dt.datetime, due: dt.datetime, rule: DeadlineRule) -> b
 class SweepResult:
     warned: list[tuple[int, str]] = field(default_factory=list)
     overdue: list[tuple[int, str]] = field(default_factory=list)
+    # (review id, kind) of 复查/复核 answers warned about or flagged overdue
+    reviews_warned: list[tuple[int, str]] = field(default_factory=list)
+    reviews_overdue: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"warned {len(self.warned)}, overdue {len(self.overdue)}"
+        return (
+            f"warned {len(self.warned)}, overdue {len(self.overdue)}; "
+            f"reviews warned {len(self.reviews_warned)}, overdue {len(self.reviews_overdue)}"
+        )
 
 
 def sweep(now: dt.datetime | None = None) -> SweepResult:
@@ -190,4 +196,32 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
                 if claimed:
                     services.record_warning(appeal, clock, now)
                     result.warned.append((appeal.pk, clock))
+    _sweep_reviews(now, result)
     return result
+
+
+def _sweep_reviews(now: dt.datetime, result: SweepResult) -> None:
+    """复查/复核 answers: a warning 5 days ahead, an overdue flag and escalation after the due."""
+    from appeals import services
+    from appeals.models import Review
+    from appeals.review import WARN_DAYS
+
+    pending = Review.objects.filter(decided_at__isnull=True, due__isnull=False)
+    late = pending.filter(due__lt=now, overdue=False).select_related("appeal", "unit")
+    for item in late.order_by("pk"):
+        with transaction.atomic():
+            if Review.objects.filter(pk=item.pk, overdue=False, decided_at__isnull=True).update(
+                overdue=True, warned=True
+            ):
+                services.record_review_overdue(item, now)
+                result.reviews_overdue.append((item.pk, item.kind))
+    soon = pending.filter(
+        due__gte=now, due__lte=now + dt.timedelta(days=WARN_DAYS), warned=False
+    ).select_related("appeal", "unit")
+    for item in soon.order_by("pk"):
+        with transaction.atomic():
+            if Review.objects.filter(pk=item.pk, warned=False, decided_at__isnull=True).update(
+                warned=True
+            ):
+                services.record_review_warning(item, now)
+                result.reviews_warned.append((item.pk, item.kind))

@@ -26,6 +26,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -45,6 +46,9 @@ from appeals.models import (
     Dispatch,
     Rating,
     Reply,
+    Review,
+    ReviewKind,
+    ReviewOutcome,
     State,
 )
 from audit.services import record
@@ -57,7 +61,7 @@ from vault.validators import normalise_mobile
 
 log = logging.getLogger("minsheng.appeals")
 
-Who = Literal["intake", "current", "citizen", "callback", "system"]
+Who = Literal["intake", "current", "citizen", "callback", "system", "review"]
 # No 0/O or 1/I: the secret is read out over the phone.
 SECRET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105
 SECRET_LENGTH = 10
@@ -87,6 +91,8 @@ _WITHDRAWABLE = _states(
     State.HANDLING,
     State.REOPENED,
 )
+
+_REVIEWABLE = _states(State.REPLIED, State.CALLED_BACK, State.CLOSED)
 
 TRANSITIONS: dict[str, Transition] = {
     "register": Transition(
@@ -149,6 +155,16 @@ TRANSITIONS: dict[str, Transition] = {
     "follow_reply": Transition(
         _("随主件答复"), _states(State.MERGED), State.REPLIED, (), "system", internal=True
     ),
+    # The citizen reopens within settings.APPEAL_REOPEN_DAYS of closing or of the callback.
+    "reopen": Transition(
+        _("申请重办"), _states(State.CALLED_BACK, State.CLOSED), State.REOPENED, (), "citizen"
+    ),
+    # 信访 复查/复核: requested by the citizen (or an agent for them), answered by a leader of the
+    # reviewing unit. The appeal keeps its state; the review has its own record and clock.
+    "request_review": Transition(
+        _("申请复查（复核）"), _REVIEWABLE, None, (Role.AGENT,), "callback"
+    ),
+    "answer_review": Transition(_("复查（复核）答复"), _REVIEWABLE, None, (Role.LEADER,), "review"),
 }
 # While the clock is stopped the order waits; only these steps may happen.
 _WHILE_SUSPENDED = frozenset({"resume", "withdraw"})
@@ -166,7 +182,27 @@ def allowed_actions(appeal: Appeal) -> list[str]:
             for a in TRANSITIONS
             if a in _WHILE_SUSPENDED and appeal.state in TRANSITIONS[a].sources
         ]
-    return [a for a, t in TRANSITIONS.items() if not t.internal and appeal.state in t.sources]
+    return [
+        a
+        for a, t in TRANSITIONS.items()
+        if not t.internal and appeal.state in t.sources and _applicable(appeal, a)
+    ]
+
+
+def _applicable(appeal: Appeal, action: str) -> bool:
+    """Conditions beyond the state that decide whether a step is offered at all."""
+    if action == "reopen":
+        deadline = reopen_deadline(appeal)
+        return deadline is not None and timezone.now() <= deadline
+    if action == "request_review":
+        from appeals import review
+
+        return review.next_kind(appeal) is not None
+    if action == "answer_review":
+        from appeals import review
+
+        return review.open_review(appeal) is not None
+    return True
 
 
 def _invalid(appeal: Appeal, action: str) -> InvalidTransition:
@@ -218,6 +254,11 @@ def may(appeal: Appeal, action: str, actor: Any, *, secret: str | None = None) -
             or secret_matches(appeal, secret)
             or has_role(actor, *t.roles, unit=appeal.intake_unit)
         )
+    if t.who == "review":
+        from appeals import review
+
+        pending = review.open_review(appeal)
+        return pending is not None and has_role(actor, *t.roles, unit=pending.unit)
     unit = _unit_of(appeal, t.who)
     if unit is None and t.who == "intake":
         return has_role(actor, *t.roles)  # no unit configured at intake: any agent
@@ -503,7 +544,15 @@ def do_submit(
             request=request,
         )
         _notify_citizen_after_commit(appeal.pk, "submit")
+        _check_duplicates_after_commit(appeal.pk)
     return appeal, secret
+
+
+def _check_duplicates_after_commit(appeal_id: int) -> None:
+    """Look for an open appeal about the same problem once the intake has committed."""
+    from appeals import tasks
+
+    transaction.on_commit(partial(tasks.check_duplicates.delay, appeal_id))
 
 
 # --- the loop ----------------------------------------------------------------------------------
@@ -1085,4 +1134,267 @@ def record_overdue(appeal: Appeal, clock_name: str, now: dt.datetime) -> None:
             "appeal %s is overdue (%s) and its unit has no leader to escalate to",
             appeal.code,
             clock_name,
+        )
+
+
+# --- the citizen reopens -----------------------------------------------------------------------
+def reopen_days() -> int:
+    return int(getattr(settings, "APPEAL_REOPEN_DAYS", 7))
+
+
+def reopen_deadline(appeal: Appeal) -> dt.datetime | None:
+    """Until when the citizen may reopen: N days after closing, or after the callback."""
+    if appeal.state == State.CLOSED and appeal.closed_at is not None:
+        start = appeal.closed_at
+    elif appeal.state == State.CALLED_BACK:
+        last = appeal.callbacks.order_by("-at", "-pk").first()
+        if last is None:
+            return None
+        start = last.at
+    else:
+        return None
+    return start + dt.timedelta(days=reopen_days())
+
+
+def do_reopen(
+    appeal: Appeal,
+    actor: Any,
+    *,
+    reason: str,
+    secret: str | None = None,
+    now: dt.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Appeal:
+    """The owner or the secret holder reopens a closed (or called-back) appeal with a reason.
+
+    Within ``settings.APPEAL_REOPEN_DAYS``; the handling unit gets fresh deadlines, as after
+    a 不满意 rating.
+    """
+    _check(appeal, "reopen", actor, secret=secret)
+    now = _now(now)
+    deadline = reopen_deadline(appeal)
+    if deadline is None or now > deadline:
+        raise InvalidTransition(
+            _("已超过重办申请期限：结案或回访后 %(days)s 天内可以申请重办。")
+            % {"days": reopen_days()},
+            code="reopen_window_passed",
+            detail={
+                "state": appeal.state,
+                "deadline": deadline.isoformat() if deadline else None,
+                "days": reopen_days(),
+            },
+        )
+    reason = _required(reason, "reason", _("申请重办请说明原因"))
+    if len(reason) > TEXT_LIMIT:
+        raise _invalid_field("reason", _("原因太长（至多 %(max)s 字）") % {"max": TEXT_LIMIT})
+    changes: dict[str, Any] = {
+        "reopen_count": appeal.reopen_count + 1,
+        "replied_at": None,
+        "closed_at": None,
+        **clock.on_reopen(appeal, now),
+        **_cleared_flags("handle", "reply"),
+    }
+    with transaction.atomic():
+        _apply(
+            appeal,
+            "reopen",
+            actor,
+            now=now,
+            changes=changes,
+            reason=reason,
+            data={"online": True},
+            notify="reopen",
+            request=request,
+        )
+    return appeal
+
+
+# --- 信访 复查 / 复核 ----------------------------------------------------------------------------
+def do_request_review(
+    appeal: Appeal,
+    actor: Any,
+    *,
+    reason: str,
+    secret: str | None = None,
+    now: dt.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Review:
+    """The petitioner (owner, secret holder, or an agent for them) asks for 复查, then 复核."""
+    from appeals import review
+
+    _check(appeal, "request_review", actor, secret=secret)
+    if not clock.is_petition(appeal):
+        raise InvalidTransition(
+            _("复查、复核只适用于信访事项；该诉求不是信访事项。"),
+            code="not_a_petition",
+            detail={"state": appeal.state, "allowed": allowed_actions(appeal)},
+        )
+    if review.open_review(appeal) is not None:
+        raise InvalidTransition(
+            _("已有复查（复核）申请正在办理，请等待答复。"),
+            detail={"state": appeal.state, "allowed": allowed_actions(appeal)},
+        )
+    kind = review.next_kind(appeal)
+    if kind is None:
+        raise InvalidTransition(
+            _("复核意见是最终意见：同一事实和理由不再受理复查、复核申请。"),
+            code="review_exhausted",
+            detail={"state": appeal.state, "allowed": allowed_actions(appeal)},
+        )
+    now = _now(now)
+    _start, until = review.request_window(appeal, kind)
+    label = ReviewKind(kind).label
+    if now > until:
+        raise InvalidTransition(
+            _("已超过%(kind)s申请期限（收到书面答复之日起 30 日内，截至 %(until)s）。")
+            % {"kind": label, "until": until.astimezone(CALENDAR_TZ).strftime("%Y-%m-%d")},
+            code="review_window_passed",
+            detail={"kind": kind, "deadline": until.isoformat()},
+        )
+    reason = _required(reason, "reason", _("请写明申请%(kind)s的理由") % {"kind": label})
+    if len(reason) > TEXT_LIMIT:
+        raise _invalid_field("reason", _("理由太长（至多 %(max)s 字）") % {"max": TEXT_LIMIT})
+    unit = review.reviewing_unit(appeal, kind)
+    if unit is None:
+        raise InvalidTransition(
+            _("找不到%(kind)s机关：该诉求没有承办单位。") % {"kind": label},
+            detail={"state": appeal.state},
+        )
+    due = review.answer_due(kind, now)
+    with transaction.atomic():
+        _apply(
+            appeal,
+            "request_review",
+            actor,
+            now=now,
+            reason=reason,
+            legal_basis=str(review.STAGES[kind][0].basis),
+            data={"kind": kind, "unit": unit.pk, "due": due.isoformat()},
+            notify="review_request",
+            request=request,
+        )
+        item = Review.objects.create(
+            appeal=appeal,
+            kind=kind,
+            requested_at=now,
+            requested_by=actor if getattr(actor, "pk", None) else None,
+            reason=reason,
+            unit=unit,
+            due=due,
+        )
+    return item
+
+
+def do_answer_review(
+    appeal: Appeal,
+    actor: Any,
+    *,
+    outcome: str,
+    text: str,
+    now: dt.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Review:
+    """A leader of the reviewing unit gives the written 复查 (复核) opinion: upheld or changed."""
+    from appeals import review
+
+    pending = review.open_review(appeal)
+    if pending is None or not clock.is_petition(appeal):
+        # Rights first, as everywhere: only a leader learns that there is nothing to answer.
+        if not has_role(actor, Role.LEADER):
+            raise Forbidden(_("您没有权限答复该复查（复核）申请。"))
+        if not clock.is_petition(appeal):
+            raise InvalidTransition(
+                _("复查、复核只适用于信访事项；该诉求不是信访事项。"),
+                code="not_a_petition",
+                detail={"state": appeal.state},
+            )
+        raise InvalidTransition(
+            _("没有待答复的复查（复核）申请。"),
+            detail={"state": appeal.state, "allowed": allowed_actions(appeal)},
+        )
+    _check(appeal, "answer_review", actor)
+    if outcome not in ReviewOutcome.values:
+        raise _invalid_field("outcome", _("结论应为维持或变更"))
+    text = _required(text, "text", _("请填写复查（复核）意见"))
+    if len(text) > TEXT_LIMIT:
+        raise _invalid_field("text", _("意见太长（至多 %(max)s 字）") % {"max": TEXT_LIMIT})
+    now = _now(now)
+    with transaction.atomic():
+        claimed = Review.objects.filter(pk=pending.pk, decided_at__isnull=True).update(
+            decided_at=now,
+            decided_by=actor if getattr(actor, "pk", None) else None,
+            outcome=outcome,
+            text=text,
+        )
+        if not claimed:
+            raise InvalidTransition(
+                _("该复查（复核）申请已经答复。"), detail={"state": appeal.state}
+            )
+        _apply(
+            appeal,
+            "answer_review",
+            actor,
+            now=now,
+            reason=text,
+            legal_basis=str(review.STAGES[pending.kind][1].basis),
+            data={"kind": pending.kind, "review": pending.pk, "outcome": outcome},
+            notify="review_answer",
+            request=request,
+        )
+    pending.refresh_from_db()
+    return pending
+
+
+def record_review_warning(item: Review, now: dt.datetime) -> None:
+    """Called by the sweep after it claimed the review's warning flag."""
+    assert item.due is not None
+    AppealEvent.objects.create(
+        appeal=item.appeal,
+        action="warn",
+        from_state=item.appeal.state,
+        to_state=item.appeal.state,
+        unit=item.unit,
+        data={"clock": "review", "kind": item.kind, "review": item.pk, "due": item.due.isoformat()},
+        at=now,
+    )
+    record(
+        None,
+        "appeals.review_warn",
+        item.appeal,
+        after={"review": item.pk, "kind": item.kind, "due": item.due},
+        reason=str(_("%(kind)s答复期限将至") % {"kind": ReviewKind(item.kind).label}),
+    )
+
+
+def record_review_overdue(item: Review, now: dt.datetime) -> None:
+    """Called by the sweep after it claimed the review's overdue flag: escalate to the leader."""
+    from appeals import tasks
+
+    assert item.due is not None
+    leader = leader_for(item.unit)
+    AppealEvent.objects.create(
+        appeal=item.appeal,
+        action="escalate",
+        from_state=item.appeal.state,
+        to_state=item.appeal.state,
+        unit=item.unit,
+        data={
+            "clock": "review",
+            "kind": item.kind,
+            "review": item.pk,
+            "due": item.due.isoformat(),
+            "leader": getattr(leader, "pk", None),
+        },
+        at=now,
+    )
+    record(
+        None,
+        "appeals.review_overdue",
+        item.appeal,
+        after={"review": item.pk, "overdue": True, "escalated_to": getattr(leader, "pk", None)},
+        reason=str(_("%(kind)s答复超期，已报送单位负责人") % {"kind": ReviewKind(item.kind).label}),
+    )
+    if leader is not None:
+        transaction.on_commit(
+            partial(tasks.notify_leader.delay, leader.pk, item.appeal_id, "review")
         )

@@ -33,6 +33,8 @@ def _messages() -> dict[str, str]:
         "merge": _("【民声】您的诉求 %(code)s 已与同一问题的诉求合并办理，答复后将通知您。"),
         "withdraw": _("【民声】您的诉求 %(code)s 已撤回。"),
         "extension": _("【民声】您的诉求 %(code)s 经批准延期办理。理由：%(reason)s"),
+        "review_request": _("【民声】您对诉求 %(code)s 的复查（复核）申请已收到，将在30日内答复。"),
+        "review_answer": _("【民声】您的诉求 %(code)s 的复查（复核）意见已作出，请查看。"),
     }
 
 
@@ -90,7 +92,12 @@ def notify_leader(user_id: int, appeal_id: int, clock_name: str) -> bool:
         )
         return False
     with translation.override(settings.LANGUAGE_CODE):
-        clock_label = {"sign": _("签收"), "handle": _("办理"), "reply": _("答复")}[clock_name]
+        clock_label = {
+            "sign": _("签收"),
+            "handle": _("办理"),
+            "reply": _("答复"),
+            "review": _("复查（复核）答复"),
+        }[clock_name]
         message = _("【民声督办】诉求 %(code)s（%(unit)s）%(clock)s已超期，请督促办理。") % {
             "code": appeal.code,
             "unit": appeal.current_unit.name if appeal.current_unit else "",
@@ -112,3 +119,20 @@ def sweep_deadlines() -> dict[str, int]:
 
     result = sweep()
     return {"warned": len(result.warned), "overdue": len(result.overdue)}
+
+
+@shared_task(name="appeals.check_duplicates")
+def check_duplicates(appeal_id: int) -> int | None:
+    """After intake: flag the appeal when an open one is about the same problem at the same place.
+
+    Returns the id of the appeal it was flagged against. A failure is logged, never raised: the
+    intake has committed and a missed flag only costs the dispatcher a manual look.
+    """
+    from appeals import duplicates
+
+    try:
+        target = duplicates.check(appeal_id)
+    except Exception:
+        log.exception("appeal %s: duplicate check failed", appeal_id)
+        return None
+    return target.pk if target is not None else None

@@ -178,7 +178,7 @@ APPEAL_PHOTO_MAX_BYTES = env_int("MINSHENG_APPEAL_PHOTO_MAX_BYTES", 5 * 1024 * 1
 # Duplicates: open appeals of the last N days are compared with a new one; text similarity
 # (0-1, textkit.dedupe) from which it is flagged, and the distance beyond which it is not.
 APPEAL_DUPLICATE_DAYS = env_int("MINSHENG_APPEAL_DUPLICATE_DAYS", 30)
-APPEAL_DUPLICATE_THRESHOLD = float(env_str("MINSHENG_APPEAL_DUPLICATE_THRESHOLD", "0.5") or 0.5)
+APPEAL_DUPLICATE_THRESHOLD = float(env_str("MINSHENG_APPEAL_DUPLICATE_THRESHOLD", "0.3") or 0.3)
 APPEAL_DUPLICATE_DISTANCE_M = env_int("MINSHENG_APPEAL_DUPLICATE_DISTANCE_M", 500)
 
 # --- i18n ----------------------------------------------------------------------------------------

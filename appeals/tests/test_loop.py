@@ -192,6 +192,9 @@ STEPS = {
     "approve_extension": lambda a, u: services.do_approve_extension(a, u),
     "suspend": lambda a, u: services.do_suspend(a, u, reason="r"),
     "resume": lambda a, u: services.do_resume(a, u),
+    "reopen": lambda a, u: services.do_reopen(a, u, reason="r"),
+    "request_review": lambda a, u: services.do_request_review(a, u, reason="r"),
+    "answer_review": lambda a, u: services.do_answer_review(a, u, outcome="upheld", text="t"),
 }
 
 
