@@ -1,4 +1,13 @@
-from django.urls import URLPattern
+"""Staff pages for appeals, mounted at ``/workbench/appeals/``."""
+
+from django.urls import path
+
+from appeals import views_workbench as views
 
 app_name = "appeals_wb"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<int:appeal_id>/", views.case, name="case"),
+    path("<int:appeal_id>/reveal-phone/", views.reveal_phone, name="reveal_phone"),
+    path("<int:appeal_id>/<slug:slug>/", views.step, name="step"),
+]

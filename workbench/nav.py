@@ -28,6 +28,12 @@ class Entry:
 ENTRIES: tuple[Entry, ...] = (
     Entry("/workbench/", _("首页"), _("今天的工作一览")),
     Entry(
+        "/workbench/appeals/",
+        _("诉求办理"),
+        _("待办队列、派遣、签收、答复、回访与期限"),
+        frozenset({Role.AGENT, Role.HANDLER, Role.LEADER, Role.AUDITOR, Role.ADMIN}),
+    ),
+    Entry(
         "/workbench/audit/",
         _("审计记录"),
         _("防篡改的操作记录与个人信息查阅记录"),
