@@ -71,6 +71,13 @@ def _decode(data: bytes) -> tuple[Image.Image, str]:
     return image, fmt
 
 
+def too_many(have: int, adding: int) -> ServiceError:
+    return _bad(
+        _("每件诉求至多 %(max)s 张照片（已有 %(have)s 张，本次 %(adding)s 张）")
+        % {"max": max_photos(), "have": have, "adding": adding}
+    )
+
+
 def clean_image(data: bytes) -> tuple[bytes, str, str, int, int]:
     """The re-encoded bytes, content type, extension, width and height; 422 on anything else."""
     limit = max_bytes()
@@ -100,7 +107,7 @@ def clean_image(data: bytes) -> tuple[bytes, str, str, int, int]:
     return out.getvalue(), content_type, ext, clean.width, clean.height
 
 
-def _read(uploaded_file: Any) -> bytes:
+def read_upload(uploaded_file: Any) -> bytes:
     limit = max_bytes()
     size = getattr(uploaded_file, "size", None)
     if size is not None and size > limit:
@@ -119,14 +126,14 @@ def attach(appeal: Appeal, uploaded_file: Any, actor: Any) -> AppealPhoto:
 
     Who may attach is the caller's check (the API: owner, secret holder or intake staff).
     """
-    data = _read(uploaded_file)
+    data = read_upload(uploaded_file)
     encoded, content_type, ext, width, height = clean_image(data)
     with transaction.atomic():
         # Lock the appeal so two uploads at once cannot both pass the count check.
         Appeal.objects.select_for_update().filter(pk=appeal.pk).first()
         count = AppealPhoto.objects.filter(appeal=appeal).count()
         if count >= max_photos():
-            raise _bad(_("每件诉求至多 %(max)s 张照片") % {"max": max_photos()})
+            raise too_many(count, 1)
         now = timezone.now()
         photo = AppealPhoto(
             appeal=appeal,

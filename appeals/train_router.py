@@ -178,3 +178,67 @@ def train(
         history=h,
         seconds=time.perf_counter() - started,
     )
+
+
+# --- ``minsheng appeals train-router`` (the command file only registers and calls these) --------
+def add_arguments(sub: Any) -> None:
+    train_p = sub.add_parser(
+        "train-router",
+        help="train the dispatch router from the signed, not returned dispatches",
+    )
+    train_p.add_argument(
+        "--min-per-unit",
+        type=int,
+        default=20,
+        metavar="N",
+        help="leave out units with fewer usable dispatches than this (default 20)",
+    )
+    train_p.add_argument(
+        "--out", metavar="DIR", help="model folder (default: DATA_DIR/models/route)"
+    )
+    train_p.add_argument("--folds", type=int, default=CV_FOLDS, help="cross-validation folds (5)")
+    train_p.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
+
+
+def run(command: Any, options: dict[str, Any]) -> None:
+    from django.core.management.base import CommandError
+
+    from appeals import suggest
+
+    if options["min_per_unit"] < 1:
+        raise CommandError("--min-per-unit must be at least 1")
+    if options["folds"] < 2:
+        raise CommandError("--folds must be at least 2")
+    out = Path(options["out"]) if options.get("out") else suggest.model_dir()
+
+    def progress(message: str) -> None:
+        command.stderr.write(f"train-router: {message}")
+
+    try:
+        result = train(
+            out,
+            min_per_unit=options["min_per_unit"],
+            folds=options["folds"],
+            cv=not options["no_cv"],
+            progress=progress,
+        )
+    except NotEnoughHistory as exc:
+        raise CommandError(str(exc)) from exc
+    h = result.history
+    command.stdout.write(
+        f"trained on {result.rows} appeals for {result.units} units "
+        f"({h.considered} dispatched, {h.unsigned_or_returned} not signed or returned, "
+        f"{sum(h.dropped_units.values())} in units below --min-per-unit) "
+        f"in {result.seconds:.1f}s; written to {result.out}"
+    )
+    if options["no_cv"]:
+        command.stdout.write("cross-validation skipped")
+    elif result.macro_f1 is None:
+        command.stdout.write(
+            "cross-validated macro-F1: not computed (too little data for every unit in every fold)"
+        )
+    else:
+        command.stdout.write(
+            f"cross-validated macro-F1 {result.macro_f1:.4f} "
+            f"(accuracy {result.accuracy:.4f}, {options['folds']} folds)"
+        )

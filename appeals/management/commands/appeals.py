@@ -2,6 +2,7 @@
 
 * ``sweep``: warnings, overdue flags and escalations, now;
 * ``import FILE``: all-or-nothing import of an XLSX/CSV export (docs/appeals-import.md);
+* ``train-router``: retrain the dispatch router from the dispatch history (appeals/train_router.py);
 * ``hot``: hot issues of an export file or of a period in the database (docs/appeals-hot-report.md).
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from appeals import hot, importer
+from appeals import hot, importer, train_router
 from appeals.clock import sweep
 from minsheng.errors import ServiceError
 from textkit.cli import UserError
@@ -132,6 +133,7 @@ class Command(BaseCommand):
         hot_p.add_argument("--top", type=int, default=10, help="how many issues (10)")
         hot_p.add_argument("--format", choices=("md", "json"), default="md", help="md (default)")
         hot_p.add_argument("--out", metavar="FILE", help="write here (atomically), not stdout")
+        train_router.add_arguments(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         command = options["subcommand"]
@@ -139,6 +141,8 @@ class Command(BaseCommand):
             self._sweep(options)
         elif command == "import":
             self._import(options)
+        elif command == "train-router":
+            train_router.run(self, options)
         else:
             self._hot(options)
 
