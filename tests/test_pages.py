@@ -81,12 +81,12 @@ def test_the_progress_form_asks_for_a_code_when_it_is_empty(client: Client) -> N
     assert "请输入受理编号" in response.content.decode()
 
 
-def test_the_progress_form_never_invents_a_status_for_a_valid_code(client: Client) -> None:
+def test_the_progress_form_shows_no_status_for_a_code_without_its_secret(client: Client) -> None:
     response = client.get("/track/", {"code": "MS-2025-000123"})
     html = response.content.decode()
     assert response.status_code == 200
     assert "受理编号：MS-2025-000123" in html
-    assert "暂时无法在网上查到结果" in html
+    assert "请输入受理时获得的查询码" in html
     for invented in ["已办结", "办理中", "已受理", "已签收"]:
         assert invented not in html
 
