@@ -94,11 +94,11 @@ class DispatchForm(StepForm):
 
     def chosen_unit(self) -> Unit | None:
         """The unit picked, after ``is_valid()``."""
-        value = self.cleaned_data.get("unit")
+        value = str(self.cleaned_data.get("unit") or "")
         if value == OTHER_UNIT:
             other = self.cleaned_data.get("other_unit")
             return other if isinstance(other, Unit) else None
-        return Unit.objects.filter(pk=int(value)).first() if str(value).isdigit() else None
+        return Unit.objects.filter(pk=int(value)).first() if value.isdigit() else None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

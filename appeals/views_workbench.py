@@ -9,6 +9,7 @@ beside the form, with the status the API would answer. Cases outside the reader'
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -18,8 +19,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Case, DateTimeField, F, Q, QuerySet, When
+from django.db.models import Case, DateTimeField, F, Q, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,12 +29,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from appeals import clock, services
+from appeals import clock, duplicates, services, suggest
 from appeals import forms_workbench as wf
 from appeals.models import (
     HANDLE_CLOCK_STATES,
     SIGN_CLOCK_STATES,
     Appeal,
+    AppealQuerySet,
     CallbackChannel,
     Rating,
     State,
@@ -44,6 +45,7 @@ from org import calendar
 from org.calendar import CALENDAR_TZ
 from org.models import Unit
 from org.roles import Role, has_role, units_for
+from search import appeals as search_appeals
 from vault import services as vault
 
 STAFF_READERS = (Role.AGENT, Role.HANDLER, Role.LEADER, Role.AUDITOR, Role.ADMIN)
@@ -212,9 +214,9 @@ def has_todo(user: Any) -> bool:
     return has_role(user, Role.AGENT, Role.HANDLER, Role.LEADER)
 
 
-def _view_queryset(qs: QuerySet[Appeal], view: str, user: Any) -> QuerySet[Appeal]:
+def _view_queryset(qs: AppealQuerySet, view: str, user: Any) -> AppealQuerySet:
     open_ = qs.exclude(state__in=[State.REJECTED, State.CLOSED, State.WITHDRAWN, State.MERGED])
-    views: dict[str, Callable[[], QuerySet[Appeal]]] = {
+    views: dict[str, Callable[[], AppealQuerySet]] = {
         "todo": lambda: qs.filter(todo_filter(user)),
         "overdue": lambda: open_.filter(
             Q(state__in=SIGN_CLOCK_STATES, sign_overdue=True)
@@ -230,27 +232,27 @@ def _view_queryset(qs: QuerySet[Appeal], view: str, user: Any) -> QuerySet[Appea
     return views.get(view, views["all"])()
 
 
-def _filtered(qs: QuerySet[Appeal], data: dict[str, Any]) -> QuerySet[Appeal]:
+CODE_PATTERN = re.compile(r"MS-\d{4}-\d{1,12}", re.IGNORECASE)
+
+
+def _filtered(qs: AppealQuerySet, data: dict[str, Any]) -> AppealQuerySet:
+    """The queue's filters through the search app: keywords via its index (two-character words
+    included), the structured filters with sub-units and sub-categories. A tracking code typed
+    into the keyword box finds that appeal."""
     q = (data.get("q") or "").strip()
-    if q:
-        qs = qs.filter(Q(code__iexact=q) | Q(title__icontains=q) | Q(text__icontains=q))
-    if data.get("state"):
-        qs = qs.filter(state=data["state"])
-    unit = data.get("unit")
-    if isinstance(unit, Unit):
-        qs = qs.for_unit(unit)
-    category = data.get("category")
-    if category is not None:
-        qs = qs.filter(Q(category=category) | Q(category__parent=category))
-    if data.get("grid") is not None:
-        qs = qs.filter(grid=data["grid"])
-    if data.get("date_from"):
-        start = dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=CALENDAR_TZ)
-        qs = qs.filter(created__gte=start)
-    if data.get("date_to"):
-        end = dt.datetime.combine(data["date_to"], dt.time.min, tzinfo=CALENDAR_TZ)
-        qs = qs.filter(created__lt=end + dt.timedelta(days=1))
-    return qs
+    if CODE_PATTERN.fullmatch(q):
+        qs = qs.filter(code=q.upper())
+    elif q:
+        qs = search_appeals.filter_appeals(qs, q)
+    return search_appeals.apply_filters(
+        qs,
+        state=data.get("state") or None,
+        unit=data.get("unit"),
+        category=data.get("category"),
+        grid=data.get("grid"),
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+    )
 
 
 # The deadline a row is judged by, for "most urgent first".
@@ -268,6 +270,20 @@ ROW_RELATED = (
 )
 
 
+def _page_number(raw: str | None) -> int:
+    try:
+        number = int(raw or 1)
+    except ValueError:
+        return 1
+    return min(max(number, 1), 100_000)
+
+
+def _attach_filter_error(form: wf.QueueFilterForm, exc: ServiceError) -> None:
+    fields = [d.get("field") for d in exc.detail if isinstance(d, dict)] if exc.detail else []
+    field = next((f for f in fields if f in form.fields), None)
+    form.add_error(field, str(exc.message))
+
+
 @never_cache
 @require_GET
 @staff_reader
@@ -280,17 +296,31 @@ def queue(request: HttpRequest) -> HttpResponse:
     if view not in wf.VIEWS:
         view = default_view
     visible = Appeal.objects.visible_to(user)
-    qs = _filtered(_view_queryset(visible, view, user), data).select_related(*ROW_RELATED)
+    try:
+        qs = _filtered(_view_queryset(visible, view, user), data)
+    except ServiceError as exc:
+        _attach_filter_error(form, exc)
+        qs = _view_queryset(visible, view, user)
     if view in ("todo", "overdue", "due_soon"):
         qs = qs.annotate(next_due=_NEXT_DUE).order_by(
             F("next_due").asc(nulls_last=True), "-created", "-pk"
         )
     else:
         qs = qs.order_by("-created", "-pk")
-    paginator = Paginator(qs, PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    number = _page_number(request.GET.get("page"))
+    # A capped count: at a million appeals "10000+" is as useful as the exact figure and cheap.
+    total, exact = search_appeals.count_capped(qs)
+    offset = (number - 1) * PER_PAGE
+    items = list(qs.select_related(*ROW_RELATED)[offset : offset + PER_PAGE])
+    page = search_appeals.ResultPage(
+        items=items,
+        number=number,
+        per_page=PER_PAGE,
+        total=max(total, offset + len(items)),
+        total_exact=exact,
+    )
     now = timezone.now()
-    rows = [{"appeal": a, "countdown": next_countdown(a, now)} for a in page.object_list]
+    rows = [{"appeal": a, "countdown": next_countdown(a, now)} for a in items]
     keep = {k: v for k, v in request.GET.items() if k not in ("page", "view") and v}
     tabs = [
         {
@@ -310,7 +340,6 @@ def queue(request: HttpRequest) -> HttpResponse:
             "form": form,
             "rows": rows,
             "page": page,
-            "paginator": paginator,
             "tabs": tabs,
             "view": view,
             "view_label": wf.VIEWS[view],
@@ -372,22 +401,10 @@ class UnitOption:
 
 
 def router_suggestions(appeal: Appeal) -> list[tuple[Unit, float]]:
-    """The router's top three units with their confidence; none while no router is trained."""
-    try:
-        from appeals import suggest as suggest_module  # built beside this page (issue 4)
-    except ImportError:
-        return []
-    found: list[tuple[Unit, float]] = []
-    for item in suggest_module.suggest(appeal, top=3):
-        unit = getattr(item, "unit", None)
-        if unit is None and isinstance(item, dict):
-            unit = item.get("unit")
-        confidence = getattr(item, "confidence", None)
-        if confidence is None and isinstance(item, dict):
-            confidence = item.get("confidence")
-        if isinstance(unit, Unit) and confidence is not None:
-            found.append((unit, float(confidence)))
-    return found
+    """The router's top three units with their confidence; none while no model is installed."""
+    found = suggest.suggest(appeal, top=3)
+    units = Unit.objects.in_bulk([s["unit_id"] for s in found])
+    return [(units[s["unit_id"]], float(s["confidence"])) for s in found if s["unit_id"] in units]
 
 
 def dispatch_options(appeal: Appeal) -> tuple[list[UnitOption], list[tuple[Unit, float]]]:
@@ -405,30 +422,29 @@ def dispatch_options(appeal: Appeal) -> tuple[list[UnitOption], list[tuple[Unit,
     return options, suggested
 
 
-def duplicate_candidates(appeal: Appeal) -> list[dict[str, Any]]:
-    """Possible duplicates (code, title, score, distance) for the merge form."""
-    try:
-        from appeals import duplicates  # built beside this page (issue 4)
-    except ImportError:
-        found: list[Any] = []
-    else:
-        found = list(duplicates.candidates(appeal))
-    rows: list[dict[str, Any]] = []
-    for item in found:
-        other = getattr(item, "appeal", None)
-        if other is None and isinstance(item, dict):
-            other = item.get("appeal")
-        if not isinstance(other, Appeal):
-            continue
-        score = getattr(item, "score", None)
-        distance = getattr(item, "distance", None)
-        if isinstance(item, dict):
-            score, distance = item.get("score", score), item.get("distance", distance)
-        rows.append({"appeal": other, "score": score, "distance": distance})
+# Targets do_merge refuses: nothing can follow an appeal that is finished or itself merged.
+MERGE_REFUSED = frozenset({State.MERGED, State.REJECTED, State.CLOSED, State.WITHDRAWN})
+
+
+def duplicate_candidates(appeal: Appeal, user: Any) -> list[dict[str, Any]]:
+    """Possible duplicates (appeal, score, distance in metres) the person may merge into: those
+    they can see, so the list names no appeal outside their scope."""
+    found = duplicates.candidates(appeal)
     flagged = appeal.duplicate_of
-    if flagged is not None and all(r["appeal"].pk != flagged.pk for r in rows):
-        rows.insert(0, {"appeal": flagged, "score": appeal.duplicate_score, "distance": None})
-    return rows
+    if (
+        flagged is not None
+        and flagged.state not in MERGE_REFUSED
+        and all(other.pk != flagged.pk for other, _s, _d in found)
+    ):
+        score = appeal.duplicate_score or 0.0
+        found.insert(0, (flagged, score, duplicates.distance_m(appeal, flagged)))
+    ids = {other.pk for other, _s, _d in found}
+    visible = set(Appeal.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    return [
+        {"appeal": other, "score": score, "distance": distance}
+        for other, score, distance in found
+        if other.pk in visible
+    ]
 
 
 def reply_templates(appeal: Appeal) -> list[dict[str, Any]]:
@@ -509,6 +525,7 @@ def _case_context(
         if step == "dispatch":
             options, _suggested = dispatch_options(appeal)
             context["dispatch_options"] = options
+            context["router_trained"] = suggest.load_model() is not None
             forms[step] = wf.DispatchForm(choices=[(str(o.unit.pk), o.unit.name) for o in options])
         elif step == "reply":
             templates = reply_templates(appeal)
@@ -519,10 +536,11 @@ def _case_context(
             forms[step] = form_class()
     if bound is not None and bound.action == "dispatch":
         context["dispatch_options"] = dispatch_options(appeal)[0]
+        context["router_trained"] = suggest.load_model() is not None
     if bound is not None and bound.action == "reply":
         context["reply_templates"] = reply_templates(appeal)
     if "merge" in steps:
-        context["duplicates"] = duplicate_candidates(appeal)
+        context["duplicates"] = duplicate_candidates(appeal, user)
     units = appeal.personal_data_units()
     clocks = [c for c in (countdown(appeal, n, now) for n in ("sign", "handle", "reply")) if c]
     photos = list(appeal.photos.all()) if hasattr(appeal, "photos") else []
@@ -566,8 +584,8 @@ def _case_context(
 def _dispatch_history(appeal: Appeal) -> list[dict[str, Any]]:
     """Each dispatch with the router's suggestions of the time, named (one query for the names)."""
     dispatches = list(appeal.dispatches.select_related("unit", "default_unit", "decided_by"))
-    ids = {
-        s.get("unit_id")
+    ids: set[int] = {
+        s["unit_id"]
         for d in dispatches
         for s in (d.suggestions or [])
         if isinstance(s, dict) and isinstance(s.get("unit_id"), int)
@@ -577,7 +595,7 @@ def _dispatch_history(appeal: Appeal) -> list[dict[str, Any]]:
     for d in dispatches:
         suggested = [
             {
-                "name": names.get(s.get("unit_id"), s.get("unit_code", "")),
+                "name": names.get(s.get("unit_id") or 0, s.get("unit_code", "")),
                 "percent": round(float(s.get("confidence") or 0) * 100),
             }
             for s in (d.suggestions or [])

@@ -6,7 +6,7 @@ Real services, real role checks, the Django test client: each test is a person u
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -73,7 +73,9 @@ def test_the_queue_shows_each_orders_deadline_countdown(client_for, handler, dis
 def test_the_queue_filters_by_keyword_state_category_and_date(
     client_for, dispatcher, submit, category_tree, dispatched
 ):
-    other, _secret = submit(text="小区物业不修电梯，老人上下楼困难。", category=category_tree.property_management)
+    other, _secret = submit(
+        text="小区物业不修电梯，老人上下楼困难。", category=category_tree.property_management
+    )
     client = client_for(dispatcher)
 
     def codes(**query: str) -> set[str]:
@@ -163,7 +165,9 @@ def test_the_dispatch_form_preselects_the_categorys_default_unit(
     client = client_for(dispatcher)
     client.post(step_url(appeal, "register"), {"register-reason": ""})
     text = page_text(client.get(case_url(appeal)))
-    checked = re.search(r'<input type="radio" name="dispatch-unit" id="[^"]+" value="(\d+)" checked>', text)
+    checked = re.search(
+        r'<input type="radio" name="dispatch-unit" id="[^"]+" value="(\d+)" checked>', text
+    )
     assert checked is not None and int(checked.group(1)) == org_tree.chengguan.pk
     assert "分类默认" in text
 
@@ -201,9 +205,7 @@ def test_a_dispatcher_may_pick_any_unit_from_the_full_list(
     assert fresh(appeal).current_unit == org_tree.street
 
 
-def test_choosing_other_unit_without_picking_one_is_a_field_error(
-    client_for, dispatcher, appeal
-):
+def test_choosing_other_unit_without_picking_one_is_a_field_error(client_for, dispatcher, appeal):
     client = client_for(dispatcher)
     services.do_register(appeal, dispatcher)
     response = client.post(step_url(appeal, "dispatch"), {"dispatch-unit": "other"})
@@ -352,7 +354,8 @@ def test_a_handler_requests_an_extension_and_the_leader_approves_it(
     response = boss.post(step_url(dispatched, "approve-extension"))
     assert "已批准延期" in follow_message(boss, response)
     appeal = fresh(dispatched)
-    assert appeal.extended_days == 5 and appeal.handle_due > before
+    assert appeal.extended_days == 5
+    assert before is not None and appeal.handle_due is not None and appeal.handle_due > before
 
 
 def test_a_leader_suspends_and_resumes_the_clock(client_for, leader, handler, dispatched):
@@ -493,3 +496,74 @@ def test_a_suspended_clock_reads_as_paused(
     paused = next_countdown(fresh(dispatched), at(9, 10))
     assert paused is not None and paused.level == "paused"
     assert "countdown-paused" in page_text(client_for(leader).get(QUEUE + "?view=suspended"))
+
+
+# --- the router's suggestions and possible duplicates -------------------------------------------
+VENDING = [
+    "菜市场门口流动摊贩占道经营堵塞人行道",
+    "夜市摊贩占道摆摊油烟扰民",
+    "路口有小贩占用盲道卖水果",
+    "商铺门前乱摆摊位占道经营",
+]
+PROPERTY = [
+    "小区电梯经常故障物业不维修",
+    "物业公司乱收停车费",
+    "楼道灯坏了一个月物业不修",
+    "物业擅自提高物业费标准",
+]
+
+
+@pytest.fixture
+def router(settings: Any, tmp_path: Any) -> Iterator[None]:
+    """A small real router trained on unit codes, installed where the pages look for it."""
+    from appeals import suggest
+    from textkit.route import RouteModel
+
+    settings.DATA_DIR = tmp_path
+    suggest.clear_cache()
+    texts = [(t[:8], t) for t in VENDING * 3] + [(t[:8], t) for t in PROPERTY * 3]
+    labels = ["test-chengguan"] * len(VENDING) * 3 + ["test-zhujian"] * len(PROPERTY) * 3
+    RouteModel.train(texts, labels, fields=["title", "text"]).save(suggest.model_dir())
+    yield
+    suggest.clear_cache()
+
+
+def test_without_a_router_the_dispatch_form_says_so_and_offers_the_default_unit(
+    client_for, dispatcher, appeal, settings, tmp_path
+):
+    from appeals import suggest
+
+    settings.DATA_DIR = tmp_path
+    suggest.clear_cache()
+    services.do_register(appeal, dispatcher)
+    text = page_text(client_for(dispatcher).get(case_url(appeal)))
+    assert 'id="router-missing"' in text and "<meter" not in text
+    assert "测试市城市管理综合执法局" in text
+
+
+def test_the_dispatch_form_shows_the_routers_units_with_confidence_and_keeps_them(
+    client_for, dispatcher, appeal, org_tree, router
+):
+    services.do_register(appeal, dispatcher)
+    client = client_for(dispatcher)
+    text = page_text(client.get(case_url(appeal)))
+    assert text.count("<meter") == 2 and "置信度" in text
+    assert "测试市住房和城乡建设局" in text  # the second suggestion, offered beside the default
+    response = client.post(
+        step_url(appeal, "dispatch"), {"dispatch-unit": str(org_tree.zhujian.pk)}
+    )
+    assert response.status_code == 302
+    decision = Dispatch.objects.get(appeal=appeal)
+    assert decision.unit == org_tree.zhujian and decision.default_unit == org_tree.chengguan
+    kept = {s["unit_code"]: s["confidence"] for s in decision.suggestions}
+    assert set(kept) == {"test-chengguan", "test-zhujian"}
+    assert kept["test-chengguan"] > kept["test-zhujian"]
+    history = page_text(client.get(case_url(appeal)))
+    assert "系统推荐：测试市城市管理综合执法局" in history
+
+
+def test_the_merge_form_lists_possible_duplicates_with_their_score(client_for, dispatcher, submit):
+    first, _s1 = submit()
+    second, _s2 = submit()
+    text = page_text(client_for(dispatcher).get(case_url(second)))
+    assert "疑似重复" in text and f">{first.code}</a>" in text and "相似度 1.00" in text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.test_role_matrix import APPEAL_READERS, Expect, PAGES  # noqa: F401  (PAGES: the format)
+from tests.test_role_matrix import APPEAL_READERS, Expect
 
 
 def appeal_reader_page(who: str) -> set[int]:
@@ -23,7 +23,7 @@ def post_only(who: str) -> set[int]:
     return {405}
 
 
-PAGES: dict[str, tuple[str, Expect]] = {  # type: ignore[no-redef]
+PAGES: dict[str, tuple[str, Expect]] = {
     "appeals_wb:queue": ("/workbench/appeals/", appeal_reader_page),
     "appeals_wb:case": ("/workbench/appeals/999999/", appeal_case_page),
     "appeals_wb:step": ("/workbench/appeals/999999/sign/", post_only),
