@@ -195,6 +195,24 @@ def _rescored(
     )
 
 
+def keep_only(
+    issues: Sequence[HotIssue],
+    ids: set[str],
+    *,
+    period: tuple[dt.datetime, dt.datetime] | None,
+) -> list[HotIssue]:
+    """Each issue cut down to the messages in ``ids`` (issues left empty go), re-scored, ranked."""
+    out: list[HotIssue] = []
+    for issue in issues:
+        ms = [m for m in issue.messages if m.id in ids]
+        if len(ms) == len(issue.messages):
+            out.append(issue)
+        elif ms:
+            out.append(_rescored(issue, ms, period))
+    out.sort(key=lambda h: (-round(h.heat, 9), -h.count, h.messages[0].id))
+    return [replace(h, rank=k) for k, h in enumerate(out, start=1)]
+
+
 def rank(
     messages: Iterable[Message],
     *,
@@ -256,7 +274,9 @@ def hot_issues(
     """The ``limit`` hottest issues among the appeals taken in from ``start`` to ``end``.
 
     Dates are whole days in Beijing time, both included; datetimes are ``[start, end)``.
-    ``unit`` keeps appeals taken in by or sent to that unit or one below it. Message ids in
+    ``unit`` keeps appeals taken in by or sent to that unit or one below it: the grouping
+    still runs over the whole period (a unit's few appeals are too small a corpus to weigh
+    words by), then each issue keeps only the unit's appeals and is scored again. Message ids in
     the result are appeal codes. The result is cached for ten minutes under a key that changes
     whenever an appeal of the period is added or changed. Raises :class:`TooManyAppeals`
     beyond ``MAX_APPEALS`` appeals.
@@ -266,7 +286,7 @@ def hot_issues(
     lo, hi = _aware(start, end=False), _aware(end, end=True)
     if hi <= lo:
         raise ServiceError(_("时间段的结束须晚于开始"), code="bad_period", status=422)
-    query = period_appeals(start, end, unit)
+    query = period_appeals(start, end)
     stats = query.aggregate(n=Count("pk"), last=Max("updated"), top=Max("pk"))
     if stats["n"] > MAX_APPEALS:
         raise TooManyAppeals(
@@ -310,7 +330,11 @@ def hot_issues(
             points[row["code"]] = (float(row["lat"]), float(row["lng"]))
     # Growth needs the period's real end: a month that is half over has no second half yet.
     period = (lo, min(hi, max(lo + dt.timedelta(seconds=1), timezone.now())))
-    issues = rank(messages, period=period, points=points, top=limit) if messages else []
+    issues = rank(messages, period=period, points=points) if messages else []
+    if unit is not None:
+        mine = set(period_appeals(start, end, unit).values_list("code", flat=True))
+        issues = keep_only(issues, mine, period=period)
+    issues = issues[:limit]
     if use_cache:
         cache.set(key, issues, CACHE_SECONDS)
     return issues
