@@ -5,7 +5,8 @@ describe one problem in their own words still meet); the candidates it finds are
 exact Jaccard similarity of their character pairs, and kept from
 ``settings.APPEAL_DUPLICATE_THRESHOLD`` up. When both appeals carry a map point they must also lie
 within ``settings.APPEAL_DUPLICATE_DISTANCE_M`` of each other (haversine distance): the same
-words about two different streets are two problems.
+words about two different streets are two problems; and when they do, half the text threshold is
+enough (``NEARBY_FACTOR``), since the place already matches.
 
 Only open appeals taken in during the last ``settings.APPEAL_DUPLICATE_DAYS`` days are compared,
 at most ``POOL_LIMIT`` of them (the most recent, and with a point only those near enough), so the
@@ -30,6 +31,9 @@ from audit.services import record
 from textkit.dedupe import DedupeIndex, canonical
 
 POOL_LIMIT = 5000
+# When both appeals have map points within the distance, the text bar is this share of the
+# threshold: two citizens describing one spot in their own words share few character pairs.
+NEARBY_FACTOR = 0.5
 SHINGLE = 2
 EARTH_RADIUS_M = 6_371_008.8
 # Degrees of latitude per metre; longitude degrees shrink with cos(latitude).
@@ -113,7 +117,9 @@ def candidates(appeal: Appeal) -> list[tuple[Appeal, float, float | None]]:
         return []
     mine = text_of(appeal)
     index = DedupeIndex(
-        threshold=max(0.05, threshold() * 0.8),  # a margin for MinHash's estimate; scored below
+        # Low enough for the relaxed bar of nearby appeals, with a margin for MinHash's estimate;
+        # every candidate is scored exactly below.
+        threshold=max(0.05, threshold() * NEARBY_FACTOR * 0.8),
         num_perm=128,
         shingle=SHINGLE,
         limit=None,
@@ -125,10 +131,12 @@ def candidates(appeal: Appeal) -> list[tuple[Appeal, float, float | None]]:
     for match in index.query(mine):
         other = by_pk[int(match.key)]  # type: ignore[call-overload]
         score = 1.0 if match.exact else similarity(mine, text_of(other))
-        if score < threshold():
-            continue
         distance = distance_m(appeal, other)
         if distance is not None and distance > max_distance_m():
+            continue
+        # The same place already speaks for the same problem: a lower bar for the words.
+        bar = threshold() * (NEARBY_FACTOR if distance is not None else 1.0)
+        if score < bar:
             continue
         found.append((other, round(score, 4), None if distance is None else round(distance, 1)))
     # Best text match first; among equals the nearer, then the older (the likely original).
