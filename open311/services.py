@@ -225,7 +225,9 @@ def _window(name: str, key: str, seconds: int) -> tuple[str, int]:
     now = int(timezone.now().timestamp())
     bucket = now // seconds
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return f"open311:{name}:{digest}:{bucket}", (bucket + 1) * seconds - now
+    # The prefix is a setting so that tests sharing one Redis do not spend each other's budgets.
+    prefix = getattr(settings, "OPEN311_CACHE_PREFIX", "open311")
+    return f"{prefix}:{name}:{digest}:{bucket}", (bucket + 1) * seconds - now
 
 
 def _hit(cache_key: str, seconds: int) -> int:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.test.client import MULTIPART_CONTENT
 
@@ -21,16 +21,16 @@ PHONE = "13912345678"
 
 
 @pytest.fixture(autouse=True)
-def _tasks_inline_and_fresh_budgets() -> Iterator[None]:
-    """Run the citizen's notifications in the test's process, and start every test with empty
-    rate-limit windows (they live in the cache, which outlives a test's transaction)."""
+def _tasks_inline_and_fresh_budgets(settings: Any) -> Iterator[None]:
+    """Run the citizen's notifications in the test's process, and give every test rate-limit
+    windows of its own: they live in the cache (Redis in CI), shared by parallel workers and
+    outliving a test's transaction, so clearing it would disturb other tests."""
     from minsheng.celery import app
 
+    settings.OPEN311_CACHE_PREFIX = f"open311-test-{uuid.uuid4().hex}"
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True
-    cache.clear()
     yield
-    cache.clear()
     app.conf.task_always_eager = before
 
 
