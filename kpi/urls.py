@@ -1,4 +1,10 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from kpi import views
 
 app_name = "kpi"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export.csv", views.export_csv, name="export_csv"),
+    path("export.xlsx", views.export_xlsx, name="export_xlsx"),
+]

@@ -1,4 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from kpi import views
 
 app_name = "transparency"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.transparency_index, name="index"),
+    path("<slug:code>/", views.transparency_unit, name="unit"),
+]
