@@ -113,8 +113,10 @@ def _span(delta: dt.timedelta, *, petition: bool) -> str:
                 return _("%(d)s 个工作日 %(h)s 小时") % {"d": days, "h": hours}
             return _("%(d)s 个工作日") % {"d": days}
     hours, minutes = rest // 3600, rest % 3600 // 60
-    if hours:
+    if hours and minutes:
         return _("%(h)s 小时 %(m)s 分") % {"h": hours, "m": minutes}
+    if hours:
+        return _("%(h)s 小时") % {"h": hours}
     return _("%(m)s 分钟") % {"m": minutes}
 
 
@@ -383,10 +385,28 @@ def _visible_case(request: HttpRequest, appeal_id: int) -> Appeal:
     return appeal
 
 
+# What a step needs beyond its state (the services check these too; the page only offers a step
+# that can succeed): resuming needs a stopped clock, approving a pending request, and so on.
+_STEP_READY: dict[str, Callable[[Appeal], bool]] = {
+    "resume": lambda a: a.suspended_at is not None,
+    "suspend": lambda a: a.suspended_at is None,
+    "approve_extension": lambda a: bool(a.extension_requested_days),
+    "request_extension": lambda a: not a.extension_requested_days and not a.extended_days,
+}
+
+
 def staff_steps(appeal: Appeal, user: Any) -> list[str]:
-    """The steps this person may take on the appeal now, in the loop's order."""
+    """The steps this person may take on the appeal now: the main ones first, in the loop's
+    order, then those that turn it aside (reject, return, merge, extension, suspension)."""
     allowed = set(services.allowed_actions(appeal))
-    return [a for a in STAFF_STEPS if a in allowed and services.may(appeal, a, user)]
+    steps = [
+        a
+        for a in STAFF_STEPS
+        if a in allowed
+        and _STEP_READY.get(a, lambda _a: True)(appeal)
+        and services.may(appeal, a, user)
+    ]
+    return sorted(steps, key=lambda a: a in SECONDARY_STEPS)
 
 
 @dataclass(frozen=True)
@@ -483,12 +503,20 @@ def _timeline(appeal: Appeal) -> list[dict[str, Any]]:
             {
                 "event": event,
                 "label": _event_label(event.action),
-                "to_label": State(event.to_state).label if event.to_state in State.values else "",
+                "to_label": _to_label(event.action, event.to_state),
                 "actor": _person(event.actor),
                 "extra": extra,
             }
         )
     return rows
+
+
+def _to_label(action: str, to_state: str) -> str:
+    """The state a step led to, when its name does not already say it (立案 → 立案 would)."""
+    if to_state not in State.values:
+        return ""
+    label = str(State(to_state).label)
+    return "" if label == _event_label(action) else label
 
 
 def _person(user: Any) -> str:

@@ -17,7 +17,7 @@
     var abs = Math.abs(seconds);
     var h = Math.floor(abs / 3600);
     var m = Math.floor((abs % 3600) / 60);
-    var key = (over ? "over" : "left") + (h ? "Hm" : "M");
+    var key = (over ? "over" : "left") + (h ? (m ? "Hm" : "H") : "M");
     var text = el.querySelector(".countdown-text");
     if (text && formats.dataset[key]) {
       text.textContent = fill(formats.dataset[key], h, m);
