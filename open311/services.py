@@ -652,7 +652,10 @@ def scrub(text: str, appeal: Appeal) -> str:
     name taken out (a reply often begins “张先生：”)."""
     cleaned = _EMAIL.sub("***", redact(text or ""))
     extra = extra_of(appeal)
-    names = {appeal.contact_name.strip()}
+    contact = appeal.contact_name.strip()
+    names = {contact}
+    if len(contact) >= 3 and _HAN.match(contact[0]):
+        names.add(contact[1:])  # the given name alone, as in “建国同志”
     if extra is not None and extra.email:
         cleaned = cleaned.replace(extra.email, "***")
     for name in sorted((n for n in names if len(n) >= 2), key=len, reverse=True):
@@ -660,7 +663,6 @@ def scrub(text: str, appeal: Appeal) -> str:
         for part in name.split():
             if len(part) >= 2:
                 cleaned = cleaned.replace(part, "*" * len(part))
-    contact = appeal.contact_name.strip()
     if contact and _HAN.match(contact[0]):
         cleaned = re.sub(re.escape(contact[0]) + f"(?=({_POLITE}))", "*", cleaned)
     return cleaned

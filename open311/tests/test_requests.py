@@ -36,7 +36,10 @@ FIELDS = [
     "long",
     "media_url",
 ]
-REPLY = "王先生：您反映的占道经营问题已处理，如有疑问请拨打 13912345678 或写信 wangjianguo@example.com。"
+REPLY = (
+    "王先生：您反映的占道经营问题已处理，建国同志如有疑问请拨打 13912345678 "
+    "或写信 wangjianguo@example.com。"
+)
 
 
 @pytest.fixture
@@ -122,6 +125,7 @@ def test_a_replied_request_is_open_with_the_reply_as_its_notes_without_personal_
     assert "13912345678" not in notes and "139****5678" in notes
     assert "wangjianguo@example.com" not in notes
     assert "王先生" not in notes and "*先生" in notes
+    assert "建国" not in notes and "**同志" in notes
 
 
 def test_a_closed_request_is_closed_and_updated_at_its_closing(
