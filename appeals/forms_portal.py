@@ -108,7 +108,7 @@ class AppealForm(AccessibleForm):
         error_messages={"invalid_choice": _("请从列表中选择问题类别，或选“不确定”。")},
     )
     address = forms.CharField(
-        label=_("地点"),
+        label=_("地址"),
         required=False,
         max_length=255,
         help_text=_("例如：东华路 12 号菜市场门口。"),

@@ -398,8 +398,17 @@ def deadline_text(appeal: Appeal) -> str:
                     "day": _day(appeal.reply_due)
                 }
             return _("答复期限：%(day)s前") % {"day": _day(appeal.reply_due)}
+    return ""
+
+
+def next_step_text(appeal: Appeal) -> str:
+    """What happens next when no deadline runs yet."""
     if appeal.state in (State.RECEIVED, State.REGISTERED, State.RETURNED):
-        return _("工作人员会尽快登记并转交承办单位，转交后告诉您答复期限")
+        return _("工作人员会尽快登记并转交承办单位，转交后告诉您答复期限。")
+    if appeal.state == State.REPLIED:
+        return _("请看下面的答复，并告诉我们您是否满意。")
+    if appeal.state == State.MERGED:
+        return _("答复后您会收到同样的答复，并可以评价。")
     return ""
 
 
@@ -519,6 +528,7 @@ def _detail_context(
         "is_owner": services.is_owner(appeal, actor),
         "status": plain_status(appeal),
         "deadline": deadline_text(appeal),
+        "next_step": next_step_text(appeal),
         "timeline": public_timeline(appeal),
         "replies": [
             {"text": r.text, "unit": r.unit.name if r.unit else "", "at": _moment(r.at)}

@@ -115,7 +115,9 @@
           item.appendChild(img);
         }
         var name = document.createElement("span");
-        name.textContent = file.name + " (" + (file.size / 1048576).toFixed(1) + " MB)";
+        name.textContent = file.name + " (" + (file.size < 1048576
+          ? Math.max(1, Math.round(file.size / 1024)) + " KB"
+          : (file.size / 1048576).toFixed(1) + " MB") + ")";
         if (bad) { name.className = "bad"; }
         item.appendChild(name);
         list.appendChild(item);
