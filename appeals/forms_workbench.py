@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AccessibleForm
-from appeals.models import TEXT_LIMIT, Rating, State
+from appeals.models import TEXT_LIMIT, Rating, ReviewOutcome, State
 from org.models import Category, Grid, Unit
 
 REASON_LIMIT = 2000
@@ -193,6 +193,26 @@ class ResumeForm(StepForm):
     action = "resume"
 
 
+class RequestReviewForm(StepForm):
+    """An agent records a petitioner's request for 复查 (then 复核), e.g. taken by phone."""
+
+    action = "request_review"
+    reason = forms.CharField(
+        label=_("申请理由"),
+        max_length=TEXT_LIMIT,
+        help_text=_("信访人对答复意见不服的理由；收到书面答复之日起 30 日内可以申请。"),
+        widget=_text(),
+    )
+
+
+class AnswerReviewForm(StepForm):
+    action = "answer_review"
+    outcome = forms.ChoiceField(
+        label=_("复查（复核）结论"), choices=ReviewOutcome.choices, widget=forms.RadioSelect
+    )
+    text = forms.CharField(label=_("意见书"), max_length=TEXT_LIMIT, widget=_text(6))
+
+
 STEP_FORMS: dict[str, type[StepForm]] = {
     form.action: form
     for form in (
@@ -210,6 +230,8 @@ STEP_FORMS: dict[str, type[StepForm]] = {
         ApproveExtensionForm,
         SuspendForm,
         ResumeForm,
+        RequestReviewForm,
+        AnswerReviewForm,
     )
 }
 

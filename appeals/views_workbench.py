@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from appeals import clock, duplicates, services, suggest
+from appeals import clock, duplicates, review, services, suggest
 from appeals import forms_workbench as wf
 from appeals.models import (
     HANDLE_CLOCK_STATES,
@@ -38,6 +38,7 @@ from appeals.models import (
     AppealQuerySet,
     CallbackChannel,
     Rating,
+    Review,
     State,
 )
 from minsheng.errors import ServiceError
@@ -204,11 +205,13 @@ def todo_filter(user: Any) -> Q:
             | Q(extension_requested_days__isnull=False)
             | Q(suspended_at__isnull=False)
         )
-        condition |= (
-            waiting
-            & Q(state__in=HANDLER_TODO)
-            & _under("current_unit", units_for(user, Role.LEADER))
+        leader_units = units_for(user, Role.LEADER)
+        condition |= waiting & Q(state__in=HANDLER_TODO) & _under("current_unit", leader_units)
+        # 复查/复核 requests waiting for the written opinion of the leader's unit.
+        pending = Review.objects.filter(decided_at__isnull=True).filter(
+            _under("unit", leader_units)
         )
+        condition |= Q(pk__in=pending.values("appeal_id"))
     return condition
 
 
@@ -370,7 +373,9 @@ STEP_TEMPLATES = {
     step: f"appeals/workbench/steps/{step}.html" for step in ("dispatch", "reply", "merge")
 }
 # Steps that turn an order aside rather than move it on: folded away until opened.
-SECONDARY_STEPS = frozenset({"reject", "return", "merge", "request_extension", "suspend"})
+SECONDARY_STEPS = frozenset(
+    {"reject", "return", "merge", "request_extension", "suspend", "request_review"}
+)
 
 
 def _visible_case(request: HttpRequest, appeal_id: int) -> Appeal:
@@ -392,6 +397,9 @@ _STEP_READY: dict[str, Callable[[Appeal], bool]] = {
     "suspend": lambda a: a.suspended_at is None,
     "approve_extension": lambda a: bool(a.extension_requested_days),
     "request_extension": lambda a: not a.extension_requested_days and not a.extended_days,
+    "request_review": lambda a: (
+        clock.is_petition(a) and review.open_review(a) is None and review.next_kind(a) is not None
+    ),
 }
 
 
@@ -479,9 +487,14 @@ def reply_templates(appeal: Appeal) -> list[dict[str, Any]]:
 def _event_label(action: str) -> str:
     if action in services.TRANSITIONS:
         return str(services.TRANSITIONS[action].label)
-    return {"submit": _("受理"), "warn": _("期限预警"), "escalate": _("超期督办")}.get(
-        action, action
-    )
+    return {
+        "submit": _("受理"),
+        "warn": _("期限预警"),
+        "escalate": _("超期督办"),
+        "photo": _("上传照片"),
+        "flag_duplicate": _("标记疑似重复"),
+        "import": _("导入"),
+    }.get(action, action)
 
 
 def _timeline(appeal: Appeal) -> list[dict[str, Any]]:
@@ -601,6 +614,7 @@ def _case_context(
             "replies": list(appeal.replies.select_related("unit", "author")),
             "callbacks": list(appeal.callbacks.select_related("actor")),
             "followers": list(appeal.merged.order_by("pk")),
+            "reviews": list(appeal.reviews.select_related("unit", "decided_by")),
             "photos": photos,
             "channel_label": appeal.get_channel_display(),
             "day_seconds": int(calendar.working_day_length().total_seconds()),
@@ -749,6 +763,22 @@ def _resume(a: Appeal, d: dict[str, Any], r: HttpRequest, form: Any) -> str:
     return _("已恢复计时，期限已顺延。")
 
 
+def _request_review(a: Appeal, d: dict[str, Any], r: HttpRequest, form: Any) -> str:
+    item = services.do_request_review(a, r.user, reason=d["reason"], request=r)
+    return _("已登记%(kind)s申请，转%(unit)s办理。") % {
+        "kind": item.get_kind_display(),
+        "unit": item.unit.name,
+    }
+
+
+def _answer_review(a: Appeal, d: dict[str, Any], r: HttpRequest, form: Any) -> str:
+    item = services.do_answer_review(a, r.user, outcome=d["outcome"], text=d["text"], request=r)
+    return _("已作出%(kind)s意见：%(outcome)s。") % {
+        "kind": item.get_kind_display(),
+        "outcome": item.get_outcome_display(),
+    }
+
+
 RUNNERS: dict[str, Runner] = {
     "register": _register,
     "reject": _reject,
@@ -764,6 +794,8 @@ RUNNERS: dict[str, Runner] = {
     "approve_extension": _approve_extension,
     "suspend": _suspend,
     "resume": _resume,
+    "request_review": _request_review,
+    "answer_review": _answer_review,
 }
 assert set(RUNNERS) == set(wf.STEP_FORMS), "every step form needs its runner"
 

@@ -15,7 +15,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from appeals import services
-from appeals.models import Appeal, Callback, CallbackChannel, Dispatch, ReplyTemplate, State
+from appeals.models import (
+    Appeal,
+    Callback,
+    CallbackChannel,
+    Dispatch,
+    ReplyTemplate,
+    Review,
+    State,
+)
 from appeals.tests.conftest import BEFORE_HOLIDAY, CITIZEN_PHONE, at
 from appeals.views_workbench import countdown, next_countdown
 from audit.models import AccessLogEntry, AuditEntry
@@ -567,3 +575,46 @@ def test_the_merge_form_lists_possible_duplicates_with_their_score(client_for, d
     second, _s2 = submit()
     text = page_text(client_for(dispatcher).get(case_url(second)))
     assert "疑似重复" in text and f">{first.code}</a>" in text and "相似度 1.00" in text
+
+
+# --- 信访 复查 / 复核 -----------------------------------------------------------------------------
+def test_an_agent_records_a_fucha_request_and_a_leader_of_the_superior_answers_it(
+    client_for, submit, dispatcher, handler, leader, org_tree, category_tree
+):
+    petition, _secret = submit(category=category_tree.petition_general, text="对征收补偿有异议")
+    services.do_register(petition, dispatcher)
+    services.do_dispatch(petition, org_tree.chengguan, dispatcher)
+    services.do_sign(petition, handler)
+    services.do_handle(petition, handler)
+    services.do_reply(petition, handler, text="经核查，补偿符合标准。")
+    desk = client_for(dispatcher)
+    assert 'id="form-request_review"' in page_text(desk.get(case_url(petition)))
+    response = desk.post(
+        step_url(petition, "request-review"), {"request_review-reason": "补偿偏低"}
+    )
+    assert "已登记复查申请，转测试市办理" in follow_message(desk, response)
+    item = Review.objects.get(appeal=petition)
+    assert item.unit == org_tree.city and item.decided_at is None
+    boss = client_for(leader)
+    assert petition.code in page_text(boss.get(QUEUE))  # waiting in the leader's to-do
+    # The handler of the contested answer cannot decide its review.
+    assert 'id="form-answer_review"' not in page_text(client_for(handler).get(case_url(petition)))
+    empty = boss.post(step_url(petition, "answer-review"), {"answer_review-outcome": "upheld"})
+    assert empty.status_code == 422
+    response = boss.post(
+        step_url(petition, "answer-review"),
+        {"answer_review-outcome": "upheld", "answer_review-text": "维持原答复意见。"},
+    )
+    assert "已作出复查意见：维持" in follow_message(boss, response)
+    item.refresh_from_db()
+    assert item.decided_by == leader and item.outcome == "upheld"
+    assert "维持原答复意见。" in page_text(boss.get(case_url(petition)))
+
+
+def test_a_review_is_not_offered_for_an_ordinary_appeal(client_for, dispatcher, replied):
+    text = page_text(client_for(dispatcher).get(case_url(replied)))
+    assert 'id="form-request_review"' not in text
+    refused = client_for(dispatcher).post(
+        step_url(replied, "request-review"), {"request_review-reason": "不服"}
+    )
+    assert refused.status_code == 409 and "只适用于信访事项" in page_text(refused)
