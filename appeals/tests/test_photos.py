@@ -122,5 +122,7 @@ def test_the_intake_agent_adds_photos_but_a_handler_elsewhere_cannot(
     appeal, dispatcher, other_handler, client_for
 ):
     url = f"/api/appeals/{appeal.pk}/photos"
-    assert client_for(other_handler).post(url, {"photos": upload(jpeg_with_gps())}).status_code == 404
+    assert (
+        client_for(other_handler).post(url, {"photos": upload(jpeg_with_gps())}).status_code == 404
+    )
     assert client_for(dispatcher).post(url, {"photos": upload(jpeg_with_gps())}).status_code == 201
