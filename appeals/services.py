@@ -54,7 +54,7 @@ from appeals.models import (
 from audit.services import record
 from minsheng.errors import Conflict, Forbidden, ServiceError
 from org.calendar import CALENDAR_TZ
-from org.models import Category, RoleAssignment, Unit
+from org.models import Category, Grid, RoleAssignment, Unit
 from org.roles import Role, has_role, units_for
 from vault.crypto import blind_index
 from vault.validators import normalise_mobile
@@ -429,6 +429,7 @@ class Submission:
     contact_phone: str = ""
     channel: str = Channel.WEB
     petition: bool = False
+    grid: Grid | None = None
 
 
 def check_submission(sub: Submission) -> Submission:
@@ -469,6 +470,7 @@ def check_submission(sub: Submission) -> Submission:
         contact_phone=phone,
         channel=sub.channel,
         petition=sub.petition,
+        grid=sub.grid,
     )
 
 
@@ -509,6 +511,7 @@ def do_submit(
             lat=sub.lat,
             lng=sub.lng,
             channel=sub.channel,
+            grid=sub.grid,
             citizen=actor if is_citizen else None,
             taken_by=actor if actor is not None and not is_citizen else None,
             contact_name=sub.contact_name,
@@ -1398,3 +1401,29 @@ def record_review_overdue(item: Review, now: dt.datetime) -> None:
         transaction.on_commit(
             partial(tasks.notify_leader.delay, leader.pk, item.appeal_id, "review")
         )
+
+
+def do_set_grid(
+    appeal: Appeal, grid: Grid | None, actor: Any, *, request: HttpRequest | None = None
+) -> Appeal:
+    """An agent at the intake unit (or a handler holding the order) sets the appeal's grid."""
+    allowed = has_role(actor, Role.AGENT, unit=appeal.intake_unit) or (
+        appeal.current_unit is not None and has_role(actor, Role.HANDLER, unit=appeal.current_unit)
+    )
+    if not allowed:
+        raise Forbidden(_("您没有权限设置该诉求的网格。"))
+    if grid is not None and not grid.active:
+        raise _invalid_field("grid", _("网格“%(g)s”已停用") % {"g": grid.name})
+    before = appeal.grid_id
+    with transaction.atomic():
+        Appeal.objects.filter(pk=appeal.pk).update(grid=grid, updated=timezone.now())
+        appeal.grid = grid
+        record(
+            actor,
+            "appeals.set_grid",
+            appeal,
+            before={"grid": before},
+            after={"grid": grid.pk if grid is not None else None},
+            request=request,
+        )
+    return appeal

@@ -313,3 +313,16 @@ def test_templates_over_the_api_for_staff_who_see_the_case(
     body = client_for(handler).get(url).json()
     assert body[0]["text"] == f"{dispatched.code} 已办结"
     assert client_for(other_handler).get(url).status_code == 404
+
+
+def test_the_grid_is_kept_at_intake_and_set_later_only_by_the_intake_agent(
+    submit, org_tree, dispatcher, other_handler
+):
+    appeal, _ = submit(grid=org_tree.grid)
+    assert appeal.grid == org_tree.grid
+    with pytest.raises(Forbidden):
+        services.do_set_grid(appeal, None, other_handler)
+    services.do_set_grid(appeal, None, dispatcher)
+    appeal.refresh_from_db()
+    assert appeal.grid is None
+    assert AuditEntry.objects.filter(action="appeals.set_grid", object_id=str(appeal.pk)).exists()
