@@ -181,6 +181,13 @@ APPEAL_DUPLICATE_DAYS = env_int("MINSHENG_APPEAL_DUPLICATE_DAYS", 30)
 APPEAL_DUPLICATE_THRESHOLD = float(env_str("MINSHENG_APPEAL_DUPLICATE_THRESHOLD", "0.3") or 0.3)
 APPEAL_DUPLICATE_DISTANCE_M = env_int("MINSHENG_APPEAL_DUPLICATE_DISTANCE_M", 500)
 
+# --- Open311 GeoReport v2 ----------------------------------------------------------------------
+# The jurisdiction_id clients must send (empty: the root unit's code); the contact shown in
+# discovery; requests one client may post per minute.
+OPEN311_JURISDICTION = env_str("MINSHENG_OPEN311_JURISDICTION", "") or ""
+OPEN311_CONTACT = env_str("MINSHENG_OPEN311_CONTACT", "") or ""
+OPEN311_POSTS_PER_MINUTE = env_int("MINSHENG_OPEN311_POSTS_PER_MINUTE", 120)
+
 # --- i18n ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
