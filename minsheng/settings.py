@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "search",
     "kpi",
     "lexicon",
+    "sources",
 ]
 
 MIDDLEWARE = [
