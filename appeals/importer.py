@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from tqdm import tqdm
@@ -703,7 +703,13 @@ def _write_batch(
             a.pk = ids[a.external_ref]
     for a in appeals:
         a.code = appeal_code(a.created, a.pk)
-    Appeal.objects.bulk_update(appeals, ["code"])
+    # One prepared UPDATE run per row: far cheaper than bulk_update's CASE over the batch.
+    table = connection.ops.quote_name(Appeal._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET code = %s WHERE id = %s",  # noqa: S608 - table name from the model
+            [(a.code, a.pk) for a in appeals],
+        )
     events: list[AppealEvent] = []
     replies: list[Reply] = []
     for a, row in zip(appeals, batch, strict=True):
