@@ -198,9 +198,17 @@ class TrackOut(Schema):
 
 
 class QueueQuery(Schema):
+    q: str | None = Field(
+        None,
+        max_length=200,
+        description="关键词：标题或内容须含每个词（两个字以上），如“路灯 不亮”",
+    )
     state: State | None = None
-    unit: int | None = Field(None, ge=1, le=2**62, description="承办单位 id（含下级单位）")
-    category: str | None = Field(None, max_length=64, description="分类编码")
+    unit: str | None = Field(None, max_length=64, description="承办单位编码或 id（含下级单位）")
+    category: str | None = Field(None, max_length=64, description="分类编码（含子分类）")
+    grid: str | None = Field(None, max_length=64, description="网格编码")
+    date_from: dt.date | None = Field(None, description="受理日期起（含），北京时间，如 2026-01-01")
+    date_to: dt.date | None = Field(None, description="受理日期止（含），北京时间")
     overdue: bool | None = None
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=10**9)
@@ -595,28 +603,27 @@ def withdraw(request: HttpRequest, payload: WithdrawIn, code: str = CODE) -> dic
     summary="诉求队列 / the staff queue",
 )
 def queue(request: HttpRequest, filters: Query[QueueQuery]) -> dict[str, Any]:
+    from search.appeals import apply_filters, filter_appeals
+
     require_role(request, *STAFF_READERS)
-    qs = Appeal.objects.visible_to(request.user).select_related("category", "current_unit")
-    if filters.state is not None:
-        qs = qs.filter(state=filters.state)
-    if filters.unit is not None:
-        unit = Unit.objects.filter(pk=filters.unit).first()
-        if unit is None:
-            raise ServiceError(
-                _("没有 id 为 %(id)s 的单位。") % {"id": filters.unit},
-                code="validation_error",
-                status=422,
-                detail=[{"field": "unit", "message": _("单位不存在")}],
-            )
-        qs = qs.for_unit(unit)
-    if filters.category:
-        qs = qs.filter(category=services.resolve_category(filters.category))
+    qs = apply_filters(
+        Appeal.objects.visible_to(request.user),
+        state=filters.state,
+        unit=filters.unit,
+        category=filters.category,
+        grid=filters.grid,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    qs = filter_appeals(qs, filters.q)
     if filters.overdue is True:
         qs = qs.overdue()
     elif filters.overdue is False:
         qs = qs.exclude(pk__in=Appeal.objects.overdue().values("pk"))
     total = qs.count()
-    page = qs.order_by("-created", "-pk")[filters.offset : filters.offset + filters.limit]
+    page = qs.select_related("category", "current_unit").order_by("-created", "-pk")[
+        filters.offset : filters.offset + filters.limit
+    ]
     return {
         "count": total,
         "limit": filters.limit,

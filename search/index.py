@@ -15,15 +15,17 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from search.models import AppealIndex
-from search.text import document_terms, fts5_document, tsvector_document
+from search.text import fts5_document, tsvector_document
 
 Progress = Callable[[int], Any]
 
 
-def render(title: str, text: str) -> tuple[str, str]:
-    """(FTS5 token string, tsvector literal) for one appeal."""
-    terms = document_terms(title, text)
-    return fts5_document(terms), tsvector_document(terms)
+def render(title: str, text: str, vendor: str | None = None) -> str:
+    """What the index stores for one appeal on this database (``vendor``: default the current
+    connection's): a tsvector literal on PostgreSQL, the FTS5 token string on SQLite."""
+    if (vendor or connection.vendor) == "postgresql":
+        return tsvector_document(title, text)
+    return fts5_document(title, text)
 
 
 def _write(rows: Sequence[tuple[int, str, str]]) -> None:
@@ -38,14 +40,14 @@ def _write(rows: Sequence[tuple[int, str, str]]) -> None:
                 "INSERT INTO search_appealindex (appeal_id, indexed_at, document) "
                 "VALUES (%s, %s, %s::tsvector) ON CONFLICT (appeal_id) DO UPDATE "
                 "SET indexed_at = EXCLUDED.indexed_at, document = EXCLUDED.document",
-                [(pk, now, render(title, text)[1]) for pk, title, text in rows],
+                [(pk, now, render(title, text, vendor)) for pk, title, text in rows],
             )
         elif vendor == "sqlite":
             ids = [(pk,) for pk, _t, _x in rows]
             cursor.executemany("DELETE FROM search_appealfts WHERE rowid = %s", ids)
             cursor.executemany(
                 "INSERT INTO search_appealfts (rowid, terms) VALUES (%s, %s)",
-                [(pk, render(title, text)[0]) for pk, title, text in rows],
+                [(pk, render(title, text, vendor)) for pk, title, text in rows],
             )
             cursor.executemany(
                 "INSERT INTO search_appealindex (appeal_id, indexed_at) VALUES (%s, %s) "

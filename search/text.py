@@ -51,12 +51,9 @@ def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
-@dataclass(frozen=True)
-class Term:
-    text: str
-    position: int
-    # True for a bigram (it may chain with the next run's first bigram), False for a word token.
-    bigram: bool
+# An index term: (text, position). Bigrams are two Han characters; every other term is a run of
+# letters or digits.
+Term = tuple[str, int]
 
 
 def document_terms(*parts: str) -> list[Term]:
@@ -66,58 +63,70 @@ def document_terms(*parts: str) -> list[Term]:
     never spans a punctuation mark or two fields.
     """
     terms: list[Term] = []
+    append = terms.append
     position = 1
     for part in parts:
         for match in _RUN.finditer(normalise(part)):
-            han = match.group("han")
-            if han is not None:
-                for gram in _bigrams(han):
-                    terms.append(Term(gram, position, True))
-                    position += 1
-                position += 1  # a gap: the next run is not adjacent
+            run = match.group()
+            if match.lastgroup == "han":
+                for i in range(len(run) - 1):
+                    append((run[i : i + 2], position + i))
+                position += len(run)  # its bigrams, then a gap: the next run is not adjacent
             else:
-                terms.append(Term(match.group("word"), position, False))
+                append((run, position))
                 position += 1
         position += 2
     return terms
 
 
-def fts5_document(terms: list[Term]) -> str:
-    """The space-joined token string stored in the SQLite FTS5 table."""
+def fts5_document(*parts: str) -> str:
+    """The space-joined token string stored in the SQLite FTS5 table.
+
+    FTS5 numbers tokens without gaps, so where the last bigram of one run could chain with the
+    first of the next (…路灯，灯泡…), a filler token keeps the phrase 路灯泡 from matching.
+    """
     out: list[str] = []
-    previous: Term | None = None
-    for term in terms:
-        if (
-            previous is not None
-            and previous.bigram
-            and term.bigram
-            and term.position != previous.position + 1
-            and term.text[0] == previous.text[1]
-        ):
-            out.append(FTS_BREAK)
-        out.append(term.text)
-        previous = term
+    extend, append = out.extend, out.append
+    last = ""  # the previous run's last bigram, while no word token came after it
+    for part in parts:
+        for match in _RUN.finditer(normalise(part)):
+            run = match.group()
+            if match.lastgroup == "han":
+                if len(run) < 2:
+                    continue
+                if last and last[1] == run[0]:
+                    append(FTS_BREAK)
+                extend([run[i : i + 2] for i in range(len(run) - 1)])
+                last = run[-2:]
+            else:
+                append(run)
+                last = ""
     return " ".join(out)
 
 
+def tsvector_document(*parts: str) -> str:
+    """The tsvector literal (lexemes with positions) stored on PostgreSQL; parser-free.
+
+    Terms are runs of ``[^\\W_]`` characters (no quote, no backslash), so each lexeme can be
+    written between single quotes as it is.
+    """
+    positions: dict[str, list[str]] = {}
+    get = positions.get
+    for text, position in document_terms(*parts):
+        found = get(text)
+        # PostgreSQL stores at most 256 positions per lexeme, none above 16383.
+        mark = str(position) if position < 16383 else "16383"
+        if found is None:
+            positions[text] = [mark]
+        elif len(found) < 256:
+            found.append(mark)
+    return " ".join([f"'{text}':{','.join(marks)}" for text, marks in positions.items()])
+
+
 def _quote_lexeme(text: str) -> str:
-    # tsvector/tsquery literal: single quotes doubled, backslashes escaped. Terms hold only word
-    # characters, so this is a second line of defence.
+    # A tsquery literal: single quotes doubled, backslashes escaped. Query terms hold only word
+    # characters too; this is a second line of defence for the one string built from user input.
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def tsvector_document(terms: list[Term]) -> str:
-    """The tsvector literal (lexemes with positions) stored on PostgreSQL; parser-free."""
-    positions: dict[str, list[int]] = {}
-    for term in terms:
-        # tsvector keeps positions up to 16383 and at most 256 per lexeme.
-        found = positions.setdefault(term.text, [])
-        if len(found) < 256:
-            found.append(min(term.position, 16383))
-    return " ".join(
-        f"{_quote_lexeme(text)}:{','.join(map(str, sorted(set(pos))))}"
-        for text, pos in positions.items()
-    )
 
 
 # --- queries -----------------------------------------------------------------------------------
@@ -143,9 +152,19 @@ class ParsedQuery:
 
 
 def _segment(run: str) -> list[str]:
-    from textkit.segment import cut
+    from textkit.segment import default_segmenter
 
-    return [w for w in cut(run) if w.strip()]
+    segmenter = default_segmenter()
+    words: list[str] = []
+    for word in segmenter.cut(run):
+        # A long word kept whole (噪音扰民, 拖欠工资) is looked for as the two-character dictionary
+        # words it is made of, so 噪音严重扰民 is found too; 公积金 or 停车难 stay whole.
+        pieces = [word[i : i + 2] for i in range(0, len(word), 2)]
+        if len(word) >= 4 and len(word) % 2 == 0 and all(map(segmenter.has_word, pieces)):
+            words.extend(pieces)
+        elif word.strip():
+            words.append(word)
+    return words
 
 
 def _han_words(run: str) -> Iterator[tuple[str, bool]]:
@@ -214,7 +233,10 @@ def parse_query(query: str) -> ParsedQuery | None:
             else _("关键词里没有可以查找的文字。")
         )
         raise ServiceError(
-            message, code="validation_error", status=422, detail=[{"field": "q", "message": message}]
+            message,
+            code="validation_error",
+            status=422,
+            detail=[{"field": "q", "message": message}],
         )
     if len(unique) > WORD_LIMIT:
         raise ServiceError(
@@ -223,6 +245,4 @@ def parse_query(query: str) -> ParsedQuery | None:
             status=422,
             detail=[{"field": "q", "message": _("关键词太多")}],
         )
-    return ParsedQuery(
-        phrases=tuple(p for p, _w in unique), words=tuple(w for _p, w in unique)
-    )
+    return ParsedQuery(phrases=tuple(p for p, _w in unique), words=tuple(w for _p, w in unique))
