@@ -9,5 +9,6 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("<int:appeal_id>/", views.case, name="case"),
     path("<int:appeal_id>/reveal-phone/", views.reveal_phone, name="reveal_phone"),
+    path("<int:appeal_id>/photos/<int:photo_id>/", views.photo, name="photo"),
     path("<int:appeal_id>/<slug:slug>/", views.step, name="step"),
 ]

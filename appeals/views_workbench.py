@@ -20,7 +20,8 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, DateTimeField, F, Q, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +36,7 @@ from appeals.models import (
     HANDLE_CLOCK_STATES,
     SIGN_CLOCK_STATES,
     Appeal,
+    AppealPhoto,
     AppealQuerySet,
     CallbackChannel,
     Rating,
@@ -57,14 +59,14 @@ STAFF_STEPS = tuple(wf.STEP_FORMS)
 AGENT_TODO = (State.RECEIVED, State.REGISTERED, State.RETURNED, State.CALLED_BACK)
 HANDLER_TODO = (State.DISPATCHED, State.SIGNED, State.HANDLING, State.REOPENED)
 
-_View = Callable[..., HttpResponse]
+_View = Callable[..., HttpResponseBase]
 
 
 def staff_reader(view: _View) -> _View:
     """Signed-in staff who read appeals: anonymous → sign-in, citizens and other staff → 403."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if getattr(request.user, "kind", None) == Role.CITIZEN.value or not has_role(
@@ -885,3 +887,17 @@ def reveal_phone(request: HttpRequest, appeal_id: int) -> HttpResponse:
         return render(request, "appeals/workbench/case.html", context, status=403)
     context = _case_context(request, appeal, revealed_phone=phone, reveal_form=form)
     return render(request, "appeals/workbench/case.html", context)
+
+
+@require_GET
+@staff_reader
+def photo(request: HttpRequest, appeal_id: int, photo_id: int) -> HttpResponseBase:
+    """One photo of a case, for those who may read the case (media files are not public: a
+    photo can show a person or a home)."""
+    appeal = _visible_case(request, appeal_id)
+    found = AppealPhoto.objects.filter(pk=photo_id, appeal=appeal).first()
+    if found is None:
+        raise Http404(_("找不到这张照片。"))
+    response = FileResponse(found.image.open("rb"), content_type=found.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -618,3 +618,61 @@ def test_a_review_is_not_offered_for_an_ordinary_appeal(client_for, dispatcher, 
         step_url(replied, "request-review"), {"request_review-reason": "不服"}
     )
     assert refused.status_code == 409 and "只适用于信访事项" in page_text(refused)
+
+
+# --- photos --------------------------------------------------------------------------------------
+def _png() -> Any:
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, format="PNG")
+    return SimpleUploadedFile("street.png", buffer.getvalue(), content_type="image/png")
+
+
+def test_a_cases_photos_are_shown_to_its_readers_only(
+    client_for, handler, other_handler, dispatched, submit
+):
+    from appeals import photos
+
+    stored = photos.attach(dispatched, _png(), None)
+    other, _secret = submit()
+    client = client_for(handler)
+    text = page_text(client.get(case_url(dispatched)))
+    url = f"/workbench/appeals/{dispatched.pk}/photos/{stored.pk}/"
+    assert f'src="{url}"' in text and "诉求照片 1" in text
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert client_for(other_handler).get(url).status_code == 404
+    # A photo asked for under another case's number is not found either.
+    wrong = client_for(handler).get(f"/workbench/appeals/{other.pk}/photos/{stored.pk}/")
+    assert wrong.status_code == 404
+
+
+# --- overdue orders --------------------------------------------------------------------------------
+def test_an_overdue_order_tops_the_handlers_todo_and_waits_in_the_leaders(
+    client_for, submit, dispatcher, handler, leader, org_tree
+):
+    from appeals import clock
+
+    late, _s1 = submit(text="夜市摊贩占道摆摊，油烟扰民。")
+    services.do_register(late, dispatcher, now=BEFORE_HOLIDAY)
+    services.do_dispatch(late, org_tree.chengguan, dispatcher, now=BEFORE_HOLIDAY)
+    fresh_order, _s2 = submit(text="路口有小贩占用盲道卖水果。")
+    services.do_register(fresh_order, dispatcher)
+    services.do_dispatch(fresh_order, org_tree.chengguan, dispatcher)
+    clock.sweep()
+    assert fresh(late).sign_overdue
+    todo = page_text(client_for(handler).get(QUEUE))
+    assert todo.index(late.code) < todo.index(fresh_order.code)
+    assert "countdown-overdue" in todo
+    boss = client_for(leader)
+    leader_todo = page_text(boss.get(QUEUE))
+    assert late.code in leader_todo and fresh_order.code not in leader_todo
+    overdue = page_text(boss.get(QUEUE, {"view": "overdue"}))
+    assert late.code in overdue and fresh_order.code not in overdue
+    case = page_text(boss.get(case_url(late)))
+    assert "超期督办" in case and 'id="form-suspend"' in case

@@ -26,6 +26,7 @@ def post_only(who: str) -> set[int]:
 PAGES: dict[str, tuple[str, Expect]] = {
     "appeals_wb:queue": ("/workbench/appeals/", appeal_reader_page),
     "appeals_wb:case": ("/workbench/appeals/999999/", appeal_case_page),
+    "appeals_wb:photo": ("/workbench/appeals/999999/photos/1/", appeal_case_page),
     "appeals_wb:step": ("/workbench/appeals/999999/sign/", post_only),
     "appeals_wb:reveal_phone": ("/workbench/appeals/999999/reveal-phone/", post_only),
 }
