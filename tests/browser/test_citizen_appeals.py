@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from appeals import services
 from appeals.models import Appeal, AppealPhoto, State
@@ -81,16 +82,17 @@ def test_a_citizen_submits_on_a_phone_with_a_photo_and_tracks_it(
     screenshot(page, "appeal-form")
 
     page.get_by_label("反映的问题").fill(TEXT)
-    assert page.locator("#text-count").inner_text() == f"已写 {len(TEXT)} 字，至多 5000 字"
+    expect(page.locator("#text-count")).to_have_text(f"已写 {len(TEXT)} 字，至多 5000 字")
     page.get_by_label("问题类别（可不选）").select_option(label="占道经营")
     page.get_by_label("地址", exact=False).fill("东华路 12 号菜市场门口")
     page.get_by_role("button", name="使用我的位置").click()
-    assert page.locator("#location-shown").inner_text() == (
+    # The position arrives asynchronously: wait for it rather than read the "locating…" line.
+    expect(page.locator("#location-shown")).to_have_text(
         "已记录位置：纬度 39.908722，经度 116.397499"
     )
-    assert page.get_by_role("button", name="清除位置").is_visible()
+    expect(page.get_by_role("button", name="清除位置")).to_be_visible()
     page.locator("#id_photos").set_input_files(str(photo_file))
-    assert page.locator("#photos-list img").count() == 1
+    expect(page.locator("#photos-list img")).to_have_count(1)
     page.get_by_label("称呼（可选）").fill("张先生")
     page.get_by_label("手机号（可选）").fill("139 0013 9000")
     assert_readable(page)
@@ -137,8 +139,7 @@ def test_a_refused_form_keeps_what_was_typed_and_says_why_beside_each_field(
     page.get_by_label("反映的问题").fill(TEXT)
     page.get_by_label("手机号（可选）").fill("1390013")
     page.get_by_role("button", name="提交").click()
-    page.wait_for_load_state()
-    assert page.locator("#id_contact_phone_error").is_visible()
+    expect(page.locator("#id_contact_phone_error")).to_be_visible()
     assert "不是有效的手机号码" in page.locator("#id_contact_phone_error").inner_text()
     assert page.get_by_label("反映的问题").input_value() == TEXT
     # Without a position there is nothing to clear; the button stays hidden.
@@ -187,7 +188,7 @@ def test_the_citizen_rates_a_reply_unsatisfied_with_a_reason_and_it_reopens(
 
     page.get_by_label("不满意").check()
     page.get_by_role("button", name="提交评价").click()
-    page.wait_for_load_state()
+    expect(page.locator("#id_rate-comment_error")).to_be_visible()
     assert "不满意请说明原因" in page.locator("#id_rate-comment_error").inner_text()
     screenshot(page, "appeal-rating-refused")
     page.get_by_label("意见").fill("第二天摊贩又回来了，疏导点也没人管。")
