@@ -160,3 +160,35 @@ def test_a_dispatcher_dispatches_and_the_handler_signs_and_replies(
     assert appeal.state == State.REPLIED
     assert appeal.current_unit == org_tree.chengguan
     assert "摊贩已清理" in appeal.replies.get().text
+
+
+@pytest.mark.parametrize("viewport", [PHONE, WORKBENCH_DESKTOP], ids=["phone", "desktop"])
+def test_a_dispatcher_merges_a_possible_duplicate_picked_from_the_list(
+    open_tab: Any, dispatcher: Any, new_appeal: Any, category_tree: Any, viewport: dict[str, int]
+) -> None:
+    from appeals import services
+    from appeals.models import Appeal, State
+
+    again, _secret = services.do_submit(
+        None,
+        services.Submission(
+            text=new_appeal.text, category=category_tree.street_vending, address="东华路 12 号"
+        ),
+    )
+    tab = open_tab(viewport)
+    tab.sign_in_as(dispatcher)
+    tab.goto(f"/workbench/appeals/{again.pk}/")
+    page = tab.page
+    merge = page.locator("#step-merge")
+    assert merge.get_attribute("open") is not None, "possible duplicates open the merge form"
+    assert new_appeal.code in merge.locator(".wb-duplicates").inner_text()
+    merge.get_by_role("button", name="选用").click()
+    assert page.get_by_label("并入诉求编号").input_value() == new_appeal.code
+    assert_readable(page)
+    screenshot(page, "wb-appeals-case-merge")
+    page.locator("#btn-merge").click()
+    page.wait_for_load_state()
+    assert f"已并入 {new_appeal.code}" in page.locator(".messages").inner_text()
+    assert page.locator("#case-state").inner_text() == "已合并"
+    tab.console.assert_clean()
+    assert Appeal.objects.get(pk=again.pk).state == State.MERGED
