@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kpi import periods
-from kpi.models import MEASURES, DailyCount, DailyGridCount
+from kpi.models import MEASURES, DailyCount, DailyGridCount, MonthlyCount, MonthlyGridCount
 from kpi.rollup import rolled_at
 from org.models import Category, Grid, Unit
 
@@ -170,16 +170,55 @@ def _unit_filter(unit: Unit | None, scope: Sequence[Unit] | None) -> Q | None:
     return condition
 
 
-def _base(
-    model: type[DailyCount] | type[DailyGridCount],
+def _split(start: dt.date, end: dt.date) -> tuple[tuple[dt.date, dt.date] | None, list[Any]]:
+    """Whole months of [start, end] (first days of the first and last) and the days left over."""
+    first = start if start.day == 1 else periods.bucket_end("month", start) + dt.timedelta(1)
+    last = end if end == periods.bucket_end("month", end.replace(day=1)) else end.replace(day=1)
+    if end != last:
+        last = last - dt.timedelta(1)  # the day before the partial last month
+    if first > last:
+        return None, [(start, end)]
+    days = []
+    if start < first:
+        days.append((start, first - dt.timedelta(1)))
+    if last < end:
+        days.append((last + dt.timedelta(1), end))
+    return (first, last.replace(day=1)), days
+
+
+def _sums_by(
+    table_kind: str,
+    fields: tuple[str, ...],
     start: dt.date,
     end: dt.date,
     unit: Unit | None,
     scope: Sequence[Unit] | None,
-) -> QuerySet[Any]:
-    qs = model.objects.filter(day__gte=start, day__lte=end).order_by()
+    *,
+    whole_months: bool = True,
+) -> list[dict[str, Any]]:
+    """Summed counters per ``fields``, from monthly rows for whole months and daily rows for the
+    rest (``whole_months=False``: daily rows only, for groupings finer than a month)."""
+    daily, monthly = (
+        (DailyGridCount, MonthlyGridCount) if table_kind == "grid" else (DailyCount, MonthlyCount)
+    )
+    months, days = _split(start, end) if whole_months else (None, [(start, end)])
+    querysets: list[QuerySet[Any]] = []
+    if months is not None:
+        querysets.append(monthly.objects.filter(day__gte=months[0], day__lte=months[1]))
+    for first, last in days:
+        querysets.append(daily.objects.filter(day__gte=first, day__lte=last))
     condition = _unit_filter(unit, scope)
-    return qs.filter(condition) if condition is not None else qs
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for qs in querysets:
+        if condition is not None:
+            qs = qs.filter(condition)
+        for values in qs.order_by().values(*fields).annotate(**_sums()):
+            key = tuple(values[f] for f in fields)
+            if key not in merged:
+                merged[key] = {**{f: values[f] for f in fields}, **dict.fromkeys(MEASURES, 0)}
+            for name in MEASURES:
+                merged[key][name] += int(values[name] or 0)
+    return list(merged.values())
 
 
 def focus_of(unit: Unit | None, scope: Sequence[Unit] | None) -> Unit | None:
@@ -193,7 +232,9 @@ def focus_of(unit: Unit | None, scope: Sequence[Unit] | None) -> Unit | None:
     return roots[0] if len(roots) == 1 else None
 
 
-def _by_unit(qs: QuerySet[Any], unit: Unit | None, scope: Sequence[Unit] | None) -> list[Row]:
+def _by_unit(
+    sums: list[dict[str, Any]], unit: Unit | None, scope: Sequence[Unit] | None
+) -> list[Row]:
     focus = focus_of(unit, scope)
     if focus is not None:
         groups = list(Unit.objects.filter(parent=focus).order_by("sort_order", "code"))
@@ -206,7 +247,7 @@ def _by_unit(qs: QuerySet[Any], unit: Unit | None, scope: Sequence[Unit] | None)
         else None
     )
     unassigned = Row("", _("未指定单位"))
-    for values in qs.values("unit_id", "unit__path").annotate(**_sums()):
+    for values in sums:
         path = values["unit__path"] or ""
         if own is not None and focus is not None and values["unit_id"] == focus.pk:
             own.add(values)
@@ -221,8 +262,7 @@ def _by_unit(qs: QuerySet[Any], unit: Unit | None, scope: Sequence[Unit] | None)
     return result
 
 
-def _by_category(qs: QuerySet[Any]) -> list[Row]:
-    sums = list(qs.values("category_id").annotate(**_sums()))
+def _by_category(sums: list[dict[str, Any]]) -> list[Row]:
     names = {
         c.pk: (str(c), c.code)
         for c in Category.objects.filter(pk__in=[v["category_id"] for v in sums]).select_related(
@@ -238,8 +278,7 @@ def _by_category(qs: QuerySet[Any]) -> list[Row]:
     return sorted(rows, key=lambda r: (r.code == "", r.label))
 
 
-def _by_grid(qs: QuerySet[Any]) -> list[Row]:
-    sums = list(qs.values("grid_id").annotate(**_sums()))
+def _by_grid(sums: list[dict[str, Any]]) -> list[Row]:
     names = {
         g.pk: (g.name, g.code) for g in Grid.objects.filter(pk__in=[v["grid_id"] for v in sums])
     }
@@ -252,12 +291,12 @@ def _by_grid(qs: QuerySet[Any]) -> list[Row]:
     return sorted(rows, key=lambda r: (r.code == "", r.code))
 
 
-def _by_period(qs: QuerySet[Any], kind: str, start: dt.date, end: dt.date) -> list[Row]:
+def _by_period(sums: list[dict[str, Any]], kind: str, start: dt.date, end: dt.date) -> list[Row]:
     rows = {
         first: Row(first.isoformat(), periods.bucket_label(kind, first))
         for first in periods.buckets(kind, start, end)
     }
-    for values in qs.values("day").annotate(**_sums()):
+    for values in sums:
         rows[periods.bucket_start(kind, values["day"])].add(values)
     return list(rows.values())
 
@@ -277,16 +316,19 @@ def table(
     """
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}")
-    model: type[DailyCount] | type[DailyGridCount] = DailyGridCount if by == "grid" else DailyCount
-    qs = _base(model, start, end, unit, scope)
     if by == "unit":
-        rows = _by_unit(qs, unit, scope)
+        rows = _by_unit(
+            _sums_by("", ("unit_id", "unit__path"), start, end, unit, scope), unit, scope
+        )
     elif by == "category":
-        rows = _by_category(qs)
+        rows = _by_category(_sums_by("", ("category_id",), start, end, unit, scope))
     elif by == "grid":
-        rows = _by_grid(qs)
+        rows = _by_grid(_sums_by("grid", ("grid_id",), start, end, unit, scope))
     else:
-        rows = _by_period(qs, by, start, end)
+        sums = _sums_by(
+            "", ("day",), start, end, unit, scope, whole_months=by in {"month", "quarter"}
+        )
+        rows = _by_period(sums, by, start, end)
     total = Row("", _("合计"))
     for row in rows:
         total.add(row.counts)

@@ -103,6 +103,39 @@ class DailyGridCount(Counters):
         return f"{self.day} {self.unit_id} {self.grid_id}"
 
 
+class MonthlyCount(Counters):
+    """``DailyCount`` summed per month (``day`` is the month's first day): a year's table reads
+    twelve rows per group instead of 365."""
+
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("每月指标（单位×分类）")
+        verbose_name_plural = _("每月指标（单位×分类）")
+        indexes = (models.Index(fields=["day", "unit"]),)
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m} {self.unit_id} {self.category_id}"
+
+
+class MonthlyGridCount(Counters):
+    """``DailyGridCount`` summed per month (``day`` is the month's first day)."""
+
+    grid = models.ForeignKey(
+        Grid, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("每月指标（单位×网格）")
+        verbose_name_plural = _("每月指标（单位×网格）")
+        indexes = (models.Index(fields=["day", "unit"]),)
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m} {self.unit_id} {self.grid_id}"
+
+
 class RollupState(models.Model):
     """One row: how far the rollup has read the appeals' timeline (``AppealEvent`` ids)."""
 

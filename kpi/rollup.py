@@ -47,7 +47,14 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from appeals.models import Appeal, AppealEvent, Callback, Dispatch, Rating, Reply, State
-from kpi.models import MEASURES, DailyCount, DailyGridCount, RollupState
+from kpi.models import (
+    MEASURES,
+    DailyCount,
+    DailyGridCount,
+    MonthlyCount,
+    MonthlyGridCount,
+    RollupState,
+)
 from kpi.periods import day_ranges, local_date, start_of, today
 from org.calendar import CALENDAR_TZ, working_time_between
 
@@ -238,7 +245,8 @@ def compute(ranges: list[tuple[dt.date, dt.date]]) -> Facts:
 
 def _write(facts: Facts, days: Iterable[dt.date]) -> int:
     """Replace the rows of ``days`` with ``facts`` (which must cover exactly those days)."""
-    ranges = day_ranges(set(days))
+    days = set(days)
+    ranges = day_ranges(days)
     by_category: dict[tuple[dt.date, int | None, int | None], dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(MEASURES, 0)
     )
@@ -266,7 +274,34 @@ def _write(facts: Facts, days: Iterable[dt.date]) -> int:
             [DailyGridCount(day=d, unit_id=u, grid_id=g, **v) for (d, u, g), v in by_grid.items()],
             batch_size=1000,
         )
-    return len(by_category) + len(by_grid)
+        written = len(by_category) + len(by_grid)
+        for month in sorted({d.replace(day=1) for d in days}):
+            written += _write_month(month)
+    return written
+
+
+def _write_month(month: dt.date) -> int:
+    """Re-sum one month's daily rows into its monthly rows (inside the caller's transaction)."""
+    following = (month + dt.timedelta(days=32)).replace(day=1)
+    sums = {name: Sum(name) for name in MEASURES}
+    written = 0
+    pairs: tuple[tuple[Any, Any, str], ...] = (
+        (DailyCount, MonthlyCount, "category_id"),
+        (DailyGridCount, MonthlyGridCount, "grid_id"),
+    )
+    for daily, monthly, other in pairs:
+        monthly.objects.filter(day=month).delete()
+        rows = (
+            daily.objects.filter(day__gte=month, day__lt=following)
+            .order_by()
+            .values("unit_id", other)
+            .annotate(**sums)
+        )
+        created = monthly.objects.bulk_create(
+            [monthly(day=month, **row) for row in rows], batch_size=1000
+        )
+        written += len(created)
+    return written
 
 
 def recompute(days: Iterable[dt.date]) -> int:
@@ -362,8 +397,8 @@ def _run(*, since: dt.date | None, full: bool, note: Progress) -> Result:
                 first = max(first, since)
             if full:
                 with transaction.atomic():
-                    DailyCount.objects.all().delete()
-                    DailyGridCount.objects.all().delete()
+                    for model in (DailyCount, DailyGridCount, MonthlyCount, MonthlyGridCount):
+                        model.objects.all().delete()
             months = list(_months(first, last))
             for index, (a, b) in enumerate(months, start=1):
                 days = {a + dt.timedelta(n) for n in range((b - a).days + 1)}

@@ -20,7 +20,13 @@ pytestmark = pytest.mark.django_db
 START, END = dt.date(2025, 10, 1), dt.date(2025, 12, 31)
 
 
-def _assert_same(org_tree: Any, start: dt.date = START, end: dt.date = END) -> None:
+def _assert_same(org_tree: Any) -> None:
+    # Whole months (read from the monthly rows) and ranges cut inside months (daily rows too).
+    for start, end in ((START, END), (dt.date(2025, 11, 4), dt.date(2025, 12, 15))):
+        _assert_same_in(org_tree, start, end)
+
+
+def _assert_same_in(org_tree: Any, start: dt.date, end: dt.date) -> None:
     for by in metrics.GROUPINGS:
         for unit in (None, org_tree.city, org_tree.district, org_tree.chengguan):
             if by == "unit" and unit is None:
