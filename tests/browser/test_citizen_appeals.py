@@ -223,3 +223,24 @@ def test_the_hotline_agent_enters_a_callers_appeal_on_a_desktop(
     assert_readable(page)
     screenshot(page, "agent-entry-done")
     tab.console.assert_clean()
+
+
+def test_a_signed_in_citizen_finds_their_appeals_on_a_phone(
+    open_tab: Any, category_tree: Any, citizen: Any
+) -> None:
+    mine, _secret = services.do_submit(
+        citizen, services.Submission(text=TEXT, category=category_tree.street_vending)
+    )
+    services.do_submit(None, services.Submission(text="公园里的长椅坏了，没人修。"))
+    tab = open_tab(PHONE)
+    tab.sign_in_as(citizen)
+    page = tab.page
+    assert tab.goto("/appeals/mine/").status == 200
+    expect(page.locator("#my-appeals li")).to_have_count(1)
+    page.get_by_role("link", name=re.compile(mine.code)).click()
+    page.wait_for_url(f"**/appeals/track/{mine.code}/")
+    assert page.get_by_role("heading", name="已收到，正在登记").is_visible()
+    tab.goto("/appeals/mine/")
+    assert_readable(page)
+    screenshot(page, "my-appeals")
+    tab.console.assert_clean()
