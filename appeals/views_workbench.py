@@ -181,8 +181,14 @@ def next_countdown(appeal: Appeal, now: dt.datetime) -> Countdown | None:
 
 # --- the queue ---------------------------------------------------------------------------------
 def _under(field: str, units: Any) -> Q:
+    """``field`` is one of ``units`` or below one. ``units_for`` lists every unit of a subtree;
+    only the subtrees' tops are needed, which keeps the OR short for a city-wide role."""
+    tops: list[Unit] = []
+    for unit in sorted(units, key=lambda u: len(u.path)):
+        if not any(unit.path.startswith(top.path) for top in tops):
+            tops.append(unit)
     condition = Q(pk__in=[])
-    for unit in units:
+    for unit in tops:
         condition |= Q(**{f"{field}__path__startswith": unit.path})
     return condition
 

@@ -676,3 +676,13 @@ def test_an_overdue_order_tops_the_handlers_todo_and_waits_in_the_leaders(
     assert late.code in overdue and fresh_order.code not in overdue
     case = page_text(boss.get(case_url(late)))
     assert "超期督办" in case and 'id="form-suspend"' in case
+
+
+def test_an_auditor_reads_every_appeal_but_has_no_todo_and_no_steps(
+    client_for, auditor, dispatched
+):
+    client = client_for(auditor)
+    text = page_text(client.get(QUEUE))
+    assert dispatched.code in text and 'id="tab-todo"' not in text
+    case = page_text(client.get(case_url(dispatched)))
+    assert 'id="no-steps"' in case and 'id="form-reveal"' in case
