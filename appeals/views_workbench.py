@@ -4,6 +4,12 @@ Each step is one POST to ``<id>/<step>/``: the view parses the step's form, call
 function for it, and redirects back to the case with a message (post/redirect/get). A service's
 refusal — 403 not allowed here, 409 not in this state, 422 bad input — is shown on the case page
 beside the form, with the status the API would answer. Cases outside the reader's scope are 404.
+
+Stable hooks for people writing journeys (kept across changes): each step's form is
+``#form-<step>`` with its button ``#btn-<step>`` and fields ``#id_<step>-<field>`` (``#id_reply-text``,
+the dispatch radios ``name=dispatch-unit``, ``#id_callback-rating_0``…); the case's state is
+``#case-state``, its timeline ``#timeline``, the messages ``.messages``, a refusal ``#page-error``;
+the queue's tabs are ``#tab-<view>`` and each row links the appeal's code.
 """
 
 from __future__ import annotations
@@ -80,7 +86,7 @@ def staff_reader(view: _View) -> _View:
 
 # --- the clock as a person reads it ------------------------------------------------------------
 Level = Literal["ok", "warning", "overdue", "paused", "done"]
-CLOCK_LABELS = {"sign": "签收", "handle": "办理", "reply": "答复"}
+CLOCK_NAMES = frozenset({"sign", "handle", "reply"})
 
 
 @dataclass(frozen=True)
@@ -154,13 +160,15 @@ def countdown(appeal: Appeal, name: str, now: dt.datetime) -> Countdown | None:
         return Countdown(name, label, due, "done", "", 0, 0)
     if appeal.suspended_at is not None:
         return Countdown(name, label, due, "paused", _("已中止计时"), 0, 0)
-    petition = appeal.petition
+    petition = clock.is_petition(appeal)
     left = (due - now) if petition else calendar.working_time_between(now, due)
-    overdue = now >= due or bool(getattr(appeal, f"{name}_overdue"))
-    if overdue:
+    if now >= due:
         late = (now - due) if petition else calendar.working_time_between(due, now)
         text = _("超期 %(span)s") % {"span": _span(late, petition=petition)}
         level: Level = "overdue"
+    elif getattr(appeal, f"{name}_overdue"):
+        # Flagged by the sweep, then the deadline moved (a resumed clock): still counted late.
+        text, level = _("已超期"), "overdue"
     else:
         text = _("剩余 %(span)s") % {"span": _span(left, petition=petition)}
         warned = bool(getattr(appeal, f"{name}_warned"))
@@ -514,7 +522,7 @@ def _timeline(appeal: Appeal) -> list[dict[str, Any]]:
             extra = str(Rating(data["rating"]).label)
             if data.get("channel") in CallbackChannel.values:
                 extra += " · " + str(CallbackChannel(data["channel"]).label)
-        elif event.action in ("warn", "escalate") and data.get("clock") in CLOCK_LABELS:
+        elif event.action in ("warn", "escalate") and data.get("clock") in CLOCK_NAMES:
             extra = _clock_label(data["clock"])
         elif event.action in ("request_extension", "approve_extension") and data.get("days"):
             extra = _("%(n)s 天") % {"n": data["days"]}

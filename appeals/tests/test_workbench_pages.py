@@ -5,6 +5,7 @@ Real services, real role checks, the Django test client: each test is a person u
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -686,3 +687,15 @@ def test_an_auditor_reads_every_appeal_but_has_no_todo_and_no_steps(
     assert dispatched.code in text and 'id="tab-todo"' not in text
     case = page_text(client.get(case_url(dispatched)))
     assert 'id="no-steps"' in case and 'id="form-reveal"' in case
+
+
+def test_a_petitions_clock_reads_in_calendar_days(
+    submit: Any, dispatcher: Any, org_tree: Any, category_tree: Any
+) -> None:
+    petition, _secret = submit(category=category_tree.petition_general, text="对征收补偿有异议")
+    services.do_register(petition, dispatcher, now=BEFORE_HOLIDAY)
+    services.do_dispatch(petition, org_tree.chengguan, dispatcher, now=BEFORE_HOLIDAY)
+    petition = fresh(petition)
+    assert petition.sign_due is not None
+    left = countdown(petition, "sign", petition.sign_due - dt.timedelta(days=3, hours=5))
+    assert left is not None and left.text == "剩余 3 天 5 小时" and left.ticking == 0
