@@ -34,6 +34,12 @@ ENTRIES: tuple[Entry, ...] = (
         frozenset({Role.AGENT, Role.HANDLER, Role.LEADER, Role.AUDITOR, Role.ADMIN}),
     ),
     Entry(
+        "/workbench/kpi/",
+        _("考核指标"),
+        _("响应率、解决率、满意率、超期与办结工时，按单位排名"),
+        frozenset({Role.LEADER, Role.ANALYST, Role.AUDITOR, Role.ADMIN}),
+    ),
+    Entry(
         "/workbench/audit/",
         _("审计记录"),
         _("防篡改的操作记录与个人信息查阅记录"),
