@@ -339,6 +339,16 @@ class Deployment:
             time.sleep(0.05)
         raise BenchError(f"server on port {server.port} not ready in {timeout:.0f} s")
 
+    def is_ready(self, index: int) -> bool:
+        """The server is up and answers /healthz with 200 (one quick try)."""
+        proc = self._servers[index].proc
+        if proc is None or proc.poll() is not None:
+            return False
+        try:
+            return get(self._servers[index].port, "/healthz", timeout=2)[0] == 200
+        except OSError:
+            return False
+
     def kill_server(self, index: int) -> None:
         """SIGKILL: no shutdown handler runs, in-flight requests die with the process."""
         proc = self._servers[index].proc

@@ -52,6 +52,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
+import signal  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -377,10 +378,17 @@ def crash_run(
                     return
             if done.wait(rng.uniform(0, 0.02)):
                 return
-            index = rng.randrange(len(dep.ports))
+            # A server still starting after an earlier kill is not serving: kill one that is.
+            # The restart is not awaited, so the clients fail over and the next mark comes.
+            ready = [i for i in range(len(dep.ports)) if dep.is_ready(i)]
+            while not ready:
+                if done.wait(0.05):
+                    return
+                ready = [i for i in range(len(dep.ports)) if dep.is_ready(i)]
+            index = rng.choice(ready)
             dep.kill_server(index)
             killed.append(time.time() - start)
-            dep.start_server(index)
+            dep.start_server(index, wait=False)
 
     thread = threading.Thread(target=killer)
     thread.start()
@@ -568,7 +576,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so every ``with Deployment`` stops
+    # its servers and worker and drops its database instead of leaving them behind.
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         sys.exit(main())
     except BenchError as exc:

@@ -50,12 +50,19 @@ def _run(shared_data: Path, *args: str) -> tuple[dict[str, object], str]:
     ]
     if url.startswith(("postgres://", "postgresql://")):
         command += ["--pg-admin-url", url.rsplit("/", 1)[0] + "/postgres"]
-    done = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False
+    proc = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    last = done.stdout.strip().splitlines()[-1]
+    try:
+        stdout, stderr = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        # SIGTERM first: the script then stops its servers and drops its database.
+        proc.terminate()
+        stdout, stderr = proc.communicate(timeout=60)
+        pytest.fail(f"bench/appeals_intake.py took over 10 minutes:\n{stdout}\n{stderr}")
+    output = stdout + stderr
+    assert proc.returncode == 0, output
+    last = stdout.strip().splitlines()[-1]
     return json.loads(last), output
 
 
