@@ -9,8 +9,10 @@ with the real services, "my appeals", and the agent's entry.
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,11 +200,32 @@ def test_a_photo_is_attached_to_the_new_appeal(client: Client, category_tree: An
     assert {p.content_type for p in stored} == {"image/png"}
 
 
-def test_a_file_that_is_not_an_image_is_refused_and_nothing_is_taken_in(
-    client: Client, category_tree: Any
+def test_a_phone_sized_photo_larger_than_the_form_body_limit_is_accepted(
+    client: Client, category_tree: Any, settings: Any
 ) -> None:
+    # Files do not count against DATA_UPLOAD_MAX_MEMORY_SIZE; only the photo limit applies.
+    noise = Image.frombytes("RGB", (1000, 900), os.urandom(1000 * 900 * 3))
+    out = io.BytesIO()
+    noise.save(out, format="PNG")
+    assert len(out.getvalue()) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    big = SimpleUploadedFile("big.png", out.getvalue(), content_type="image/png")
+    assert client.post("/appeals/new/", {**form_data(), "photos": [big]}).status_code == 302
+    assert AppealPhoto.objects.count() == 1
+
+
+def media_files(settings: Any) -> set[str]:
+    root = Path(settings.MEDIA_ROOT)
+    return {str(p) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def test_a_file_that_is_not_an_image_is_refused_and_nothing_is_taken_in(
+    client: Client, category_tree: Any, settings: Any
+) -> None:
+    before = media_files(settings)
     fake = SimpleUploadedFile("photo.jpg", b"%PDF-1.4 not a picture", content_type="image/jpeg")
     response = client.post("/appeals/new/", {**form_data(), "photos": [png(), fake]})
+    # The good photo stored before the bad one was refused is removed with the rolled-back rows.
+    assert media_files(settings) == before
     html = html_of(response)
     assert response.status_code == 400
     assert 'id="id_photos_error"' in html and "文件不是可以识别的图片" in html
