@@ -1,0 +1,1 @@
+"""舆情 public-opinion monitoring. ``opinion.engine`` is the Django-free streaming engine."""
