@@ -9,6 +9,7 @@ so a service's complaint lands beside the field it is about. Ids are stable
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -145,6 +146,8 @@ class AppealForm(AccessibleForm):
         help_text=_("例如：张先生。"),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+    # One per rendered form: the same form sent twice takes one appeal in (views_portal).
+    token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     contact_phone = forms.CharField(
         label=_("手机号（可选）"),
         required=False,
@@ -155,6 +158,8 @@ class AppealForm(AccessibleForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("token", secrets.token_urlsafe(16))
         self.fields["category"].choices = category_choices()  # type: ignore[attr-defined]
         self.fields["photos"].help_text = _(
             "可选 %(max)s 张，每张不超过 %(mb)s MB，JPEG、PNG 或 WebP。照片中的拍摄位置等信息会被去除。"

@@ -61,6 +61,7 @@ from vault.crypto import VaultError
 TRACKED_KEY = "appeals.tracked"  # session: {code: encrypted secret} proven in this browser
 JUST_SUBMITTED_KEY = "appeals.just_submitted"  # session: the code and secret to show once
 SESSION_SUBMITS_KEY = "appeals.submitted_at"  # session: times of this browser's submissions
+USED_TOKENS_KEY = "appeals.used_form_tokens"  # session: forms already taken in (no duplicates)
 TRACKED_MAX = 20
 
 # Submissions from one address per hour, and from one browser session per hour. Modest: a family
@@ -242,6 +243,11 @@ def _intake_page(
     }
     if request.method != "POST":
         return render(request, template, context)
+    token = str(request.POST.get("token") or "")[:64]
+    if token and token in request.session.get(USED_TOKENS_KEY, []):
+        # The same form sent again (a retry on a weak connection, the back button and send):
+        # the appeal exists already; the done page still shows its secret if it was never seen.
+        return redirect(done)
     if limit is not None and (limited := limit(request)) is not None:
         return _too_many(request, limited)
     if not form.is_valid():
@@ -251,7 +257,14 @@ def _intake_page(
     except ServiceError as exc:
         _place_errors(form, exc)
         return render(request, template, context, status=_page_status(exc))
-    request.session[JUST_SUBMITTED_KEY] = {"code": appeal.code, "secret": crypto.encrypt(secret)}
+    request.session[JUST_SUBMITTED_KEY] = {
+        "code": appeal.code,
+        "secret": crypto.encrypt(secret),
+        "id": appeal.pk,
+    }
+    if token:
+        used = [t for t in request.session.get(USED_TOKENS_KEY, []) if t != token]
+        request.session[USED_TOKENS_KEY] = [*used, token][-TRACKED_MAX:]
     if on_success is not None:
         on_success(appeal, secret)
     return redirect(done)
@@ -279,12 +292,16 @@ def submit(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _shown_once(request: HttpRequest) -> dict[str, str] | None:
+def _shown_once(request: HttpRequest) -> dict[str, Any] | None:
     shown = request.session.pop(JUST_SUBMITTED_KEY, None)
     if not shown:
         return None
     try:
-        return {"code": shown["code"], "secret": crypto.decrypt(shown["secret"])}
+        return {
+            "code": shown["code"],
+            "secret": crypto.decrypt(shown["secret"]),
+            "id": shown.get("id"),
+        }
     except (KeyError, VaultError):
         return None
 

@@ -117,6 +117,22 @@ def test_an_anonymous_citizen_submits_and_sees_the_code_and_secret_only_once(
     assert client.get(f"/appeals/track/{code}/").status_code == 200
 
 
+def test_the_same_form_sent_twice_takes_one_appeal_in_and_still_shows_its_secret(
+    client: Client, category_tree: Any
+) -> None:
+    token = re.search(r'name="token" value="([^"]+)"', html_of(client.get("/appeals/new/")))
+    assert token is not None
+    first = client.post("/appeals/new/", form_data(token=token.group(1)))
+    again = client.post("/appeals/new/", form_data(token=token.group(1)))
+    assert first.status_code == again.status_code == 302
+    assert again["Location"] == "/appeals/new/done/"
+    code, secret = shown_code_and_secret(client)
+    assert Appeal.objects.count() == 1
+    assert services.secret_matches(Appeal.objects.get(code=code), secret)
+    assert client.post("/appeals/new/", form_data()).status_code == 302  # a new form: a new one
+    assert Appeal.objects.count() == 2
+
+
 def test_a_signed_in_citizens_appeal_is_linked_to_their_account(
     client: Client, citizen: Any, category_tree: Any
 ) -> None:
@@ -566,6 +582,7 @@ def test_an_agent_enters_a_callers_appeal_on_the_hotline_channel(
     secret = re.search(r'id="appeal-secret">([^<]+)<', html)
     assert code and secret
     appeal = Appeal.objects.get(code=code.group(1))
+    assert f'id="open-case" href="/workbench/appeals/{appeal.pk}/"' in html
     assert appeal.channel == Channel.HOTLINE and appeal.taken_by == dispatcher
     assert appeal.intake_unit == org_tree.hotline and appeal.citizen is None
     assert services.secret_matches(appeal, secret.group(1))
