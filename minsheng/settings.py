@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "kpi",
     "lexicon",
     "sources",
+    "surveys",
+    "consult",
 ]
 
 MIDDLEWARE = [

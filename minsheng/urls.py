@@ -21,6 +21,10 @@ urlpatterns = [
     path("workbench/kpi/", include("kpi.urls")),
     path("transparency/", include("kpi.urls_public")),
     path("appeals/", include("appeals.urls_portal")),
+    path("surveys/", include("surveys.urls")),
+    path("workbench/surveys/", include("surveys.urls_workbench")),
+    path("consult/", include("consult.urls")),
+    path("workbench/consult/", include("consult.urls_workbench")),
     path("workbench/", include("workbench.urls")),
     path("", include("portal.urls")),
 ]
