@@ -112,3 +112,22 @@ def test_two_rollups_at_once_do_not_both_run(scenario: Scenario) -> None:
     finally:
         cache.delete("kpi:rollup:lock")
     assert not rollup.run().busy
+
+
+def test_the_command_rolls_up_with_progress_and_checks_against_the_definitions(
+    scenario: Scenario,
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    call_command("kpi", "rollup", "--full", stdout=out, stderr=err)
+    assert "row(s) written" in out.getvalue()
+    assert "2025-11-03 – 2025-11-30" in err.getvalue()  # from the first appeal, by month
+    out = StringIO()
+    call_command("kpi", "check", "--start", "2025-11-01", "--end", "2025-11-30", stdout=out)
+    assert "equal the definitions for 30 day(s)" in out.getvalue()
+    DailyCount.objects.filter(day=dt.date(2025, 11, 4)).update(received=99)
+    with pytest.raises(Exception, match="2025-11-04"):
+        call_command("kpi", "check", "--start", "2025-11-01", "--end", "2025-11-30")
