@@ -244,3 +244,21 @@ def test_a_signed_in_citizen_finds_their_appeals_on_a_phone(
     assert_readable(page)
     screenshot(page, "my-appeals")
     tab.console.assert_clean()
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "heading"),
+    [
+        ("/appeals/new/", "appeal-form", "我要反映"),
+        ("/appeals/track/", "appeal-track", "查询办理进度"),
+    ],
+)
+def test_the_citizen_pages_read_well_on_a_desktop(
+    open_tab: Any, category_tree: Any, path: str, name: str, heading: str
+) -> None:
+    tab = open_tab(DESKTOP)
+    assert tab.goto(path).status == 200
+    assert tab.page.get_by_role("heading", name=heading, exact=True).is_visible()
+    assert_readable(tab.page)
+    screenshot(tab.page, name)
+    tab.console.assert_clean()
