@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "kpi",
     "lexicon",
     "sources",
+    "opinion",
     "surveys",
     "consult",
 ]

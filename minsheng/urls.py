@@ -25,6 +25,7 @@ urlpatterns = [
     path("workbench/surveys/", include("surveys.urls_workbench")),
     path("consult/", include("consult.urls")),
     path("workbench/consult/", include("consult.urls_workbench")),
+    path("workbench/opinion/", include("opinion.urls")),
     path("workbench/", include("workbench.urls")),
     path("", include("portal.urls")),
 ]
