@@ -23,7 +23,7 @@ from accounts.api_auth import session_auth, token_auth, token_or_session
 from appeals import services
 from appeals.models import TEXT_LIMIT, TITLE_LIMIT, Appeal, Channel, IdempotencyKey, State
 from minsheng.errors import Conflict, NotFound, ServiceError
-from org.models import Unit
+from org.models import Grid, Unit
 from org.roles import Role, require_role
 from vault.services import display
 
@@ -64,6 +64,7 @@ class AppealIn(Schema):
     address: str = Field("", max_length=255)
     lat: StrictFloat | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
     lng: StrictFloat | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+    grid: str | None = Field(None, max_length=64, description="网格编码（可选）")
     contact_name: str = Field("", max_length=64)
     contact_phone: str = Field(
         "",
@@ -152,6 +153,15 @@ class AppealRow(Schema):
     deadlines: Deadlines
 
 
+class ReviewOut(Schema):
+    kind: str = Field(..., description="recheck 复查 / review 复核")
+    requested_at: dt.datetime
+    due: dt.datetime | None
+    decided_at: dt.datetime | None
+    outcome: str
+    text: str
+
+
 class AppealOut(AppealRow):
     text: str
     address: str
@@ -161,6 +171,12 @@ class AppealOut(AppealRow):
     contact_phone: str = Field(..., description="打码后的联系电话")
     intake_unit: UnitRef | None
     merged_into: str | None
+    duplicate_of: str | None = Field(None, description="疑似重复的诉求编号（尚未合并）")
+    duplicate_score: float | None
+    grid: str | None
+    supports: int
+    photos: list[int] = Field(..., description="照片编号，见 /api/appeals/{id}/photos/{photo_id}")
+    reviews: list[ReviewOut]
     reopen_count: int
     allowed_actions: list[str]
     events: list[EventOut]
@@ -321,6 +337,20 @@ def _row(a: Appeal) -> dict[str, Any]:
     }
 
 
+def _grid(code: str | None) -> Grid | None:
+    if not code:
+        return None
+    found = Grid.objects.filter(code=code.strip()).first()
+    if found is None:
+        raise ServiceError(
+            _("没有编码为“%(code)s”的网格") % {"code": code},
+            code="validation_error",
+            status=422,
+            detail={"field": "grid"},
+        )
+    return found
+
+
 def _case(a: Appeal, user: Any) -> dict[str, Any]:
     events = a.events.select_related("unit", "actor").order_by("at", "pk")
     dispatches = a.dispatches.select_related("unit", "default_unit", "decided_by")
@@ -334,6 +364,22 @@ def _case(a: Appeal, user: Any) -> dict[str, Any]:
         "contact_phone": display(user, a.contact_phone),
         "intake_unit": _unit_ref(a.intake_unit),
         "merged_into": a.merged_into.code if a.merged_into is not None else None,
+        "duplicate_of": a.duplicate_of.code if a.duplicate_of is not None else None,
+        "duplicate_score": a.duplicate_score,
+        "grid": a.grid.code if a.grid is not None else None,
+        "supports": a.supports,
+        "photos": [p.pk for p in a.photos.all()],
+        "reviews": [
+            {
+                "kind": r.kind,
+                "requested_at": r.requested_at,
+                "due": r.due,
+                "decided_at": r.decided_at,
+                "outcome": r.outcome,
+                "text": r.text,
+            }
+            for r in a.reviews.all()
+        ],
         "reopen_count": a.reopen_count,
         "allowed_actions": services.allowed_actions(a),
         "events": [
@@ -477,6 +523,7 @@ def submit(
         contact_name=payload.contact_name,
         contact_phone=payload.contact_phone,
         channel=_channel(request, actor, payload.channel),
+        grid=_grid(payload.grid),
     )
     key = (idempotency_key or "").strip()
     if not key:

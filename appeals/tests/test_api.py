@@ -146,3 +146,20 @@ def test_a_citizen_withdraws_over_the_api_with_the_secret(client, category_tree)
     assert refused.status_code == 404
     done = _post(client, f"/api/appeals/track/{out['code']}/withdraw", {"secret": out["secret"]})
     assert done.status_code == 200 and done.json()["state"] == State.WITHDRAWN
+
+
+def test_a_submission_names_its_grid_by_code_and_an_unknown_grid_is_refused(
+    client: Client, category_tree: Any, org_tree: Any, dispatcher: Any
+) -> None:
+    bad = _post(client, "/api/appeals/", {**BODY, "grid": "no-such-grid"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"]["field"] == "grid"
+    assert "no-such-grid" in bad.json()["message"]
+    assert not Appeal.objects.exists()
+    good = _post(client, "/api/appeals/", {**BODY, "grid": org_tree.grid.code})
+    assert good.status_code == 201
+    staff = Client()
+    staff.force_login(dispatcher)
+    case = staff.get(f"/api/appeals/{good.json()['id']}").json()
+    assert case["grid"] == org_tree.grid.code
+    assert case["duplicate_of"] is None and case["photos"] == [] and case["reviews"] == []
