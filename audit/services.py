@@ -135,8 +135,11 @@ def _lock_chain() -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_ID])
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            # One round trip: the lock, then SET LOCAL synchronous_commit TO OFF.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'off', true)",
+                [_PG_LOCK_ID],
+            )
         if not any(hook[1] is _flush_wal for hook in connection.run_on_commit):
             transaction.on_commit(_flush_wal)
 
@@ -150,6 +153,15 @@ def _flush_wal() -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_logical_emit_message(true, 'minsheng.audit', '')")
+
+
+def _head_for_append() -> tuple[int, str]:
+    """(next seq, previous hash), read under the chain lock; plain SQL, it runs on every append."""
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+        row = cursor.fetchone()
+    return (int(row[0]) + 1, str(row[1])) if row else (1, GENESIS_HASH)
 
 
 def _object_fields(obj: Any) -> tuple[str, str, str]:
@@ -184,10 +196,12 @@ def _append(
         actor = None
     object_type, object_id, object_repr = _object_fields(obj)
     hidden = _encrypted_field_names(obj)
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (two round trips fewer on every audited
+    # change): if the append fails, the caller's whole transaction is marked for rollback, so a
+    # change can never commit without its entry even when the caller catches the error.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
-        head = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        seq, prev_hash = _head_for_append()
         entry = model(
             seq=seq,
             created_at=timezone.now(),
