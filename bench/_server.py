@@ -153,6 +153,9 @@ class Deployment:
     pg_admin_url: str = PG_ADMIN_URL
     pg_database: str = "minsheng_bench_intake"
     keep: bool = False
+    # With a broker: run a Celery worker beside the servers (the production layout), or leave
+    # the tasks queued (intake measured alone, as if the worker ran on another machine).
+    worker: bool = True
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="minsheng-bench-")))
     _servers: list[Server] = field(default_factory=list)
     _worker: subprocess.Popen[bytes] | None = None
@@ -267,7 +270,7 @@ class Deployment:
 
     def start(self) -> None:
         """Start the servers (and the worker) and wait until every server answers /healthz."""
-        if self.redis_url and self._worker is None:
+        if self.redis_url and self.worker and self._worker is None:
             self._worker = self._celery(
                 [
                     "worker",

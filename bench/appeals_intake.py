@@ -463,6 +463,7 @@ def _deployment(db: str, args: argparse.Namespace) -> Deployment:
         pg_admin_url=args.pg_admin_url,
         pg_database=args.pg_database,
         keep=args.keep,
+        worker=not args.no_worker,
     )
 
 
@@ -483,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-clients", type=int, default=1)
     parser.add_argument("--baseline-duration", type=float, default=10.0)
     parser.add_argument("--broker", choices=("redis", "inline"), default="redis")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="with --broker redis: no Celery worker, tasks stay queued (intake measured alone)",
+    )
     parser.add_argument("--redis-db", type=int, default=9, help="Redis database index to use")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     parser.add_argument("--pg-database", default="minsheng_bench_intake")
@@ -500,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}; {len(_MESSAGES):,} distinct real messages; "
         f"`minsheng serve` (waitress, {args.threads} threads, production), "
-        f"broker {args.broker}; load average {loadavg()}",
+        f"broker {args.broker}{' without a worker' if args.no_worker else ''}; "
+        f"load average {loadavg()}",
         flush=True,
     )
     summary: dict[str, Any] = {}
@@ -530,7 +537,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(summary[f"{db}_lost"] == 0 for db in dbs) else 1
 
     summary.update(
-        {"clients": args.clients, "baseline": f"same deployment, {args.baseline_clients} client"}
+        {
+            "clients": args.clients,
+            "worker": args.broker == "inline" or not args.no_worker,
+            "baseline": f"same deployment, {args.baseline_clients} client",
+        }
     )
     for db in dbs:
         with _deployment(db, args) as dep:
