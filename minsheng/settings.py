@@ -134,6 +134,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Periodic jobs (minsheng/periodic.py): celery beat queues them when a broker is configured; the
+# serving process runs them itself when MINSHENG_SCHEDULER is "on", or "auto" with no broker.
+SCHEDULER = env_str("MINSHENG_SCHEDULER", "auto") or "auto"
+if SCHEDULER not in {"auto", "on", "off"}:
+    raise ConfigError(f"MINSHENG_SCHEDULER must be auto, on or off, not {SCHEDULER!r}")
+from minsheng.periodic import beat_schedule  # noqa: E402  (Django-free: the job table only)
+
+CELERY_BEAT_SCHEDULE = beat_schedule()
 
 # --- passwords and sign-in ---------------------------------------------------------------------
 PASSWORD_HASHERS = [

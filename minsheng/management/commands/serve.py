@@ -49,6 +49,10 @@ class Command(BaseCommand):
         from minsheng.wsgi import application
 
         collect_static()
+        from minsheng import periodic
+
+        if periodic.start() is not None:
+            self.stdout.write("periodic jobs (deadline sweep, KPI rollup) run in this process")
         self.stdout.write(f"minsheng serving on http://{opts['host']}:{opts['port']}/")
         proxy: dict[str, Any] = {}
         if opts["trusted_proxy"]:
