@@ -34,6 +34,12 @@ ENTRIES: tuple[Entry, ...] = (
         frozenset({Role.AGENT, Role.HANDLER, Role.LEADER, Role.AUDITOR, Role.ADMIN}),
     ),
     Entry(
+        "/appeals/agent/new/",
+        _("热线登记"),
+        _("替来电群众登记诉求，告知受理编号和查询码"),
+        frozenset({Role.AGENT}),
+    ),
+    Entry(
         "/workbench/kpi/",
         _("考核指标"),
         _("响应率、解决率、满意率、超期与办结工时，按单位排名"),
