@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "opinion",
     "surveys",
     "consult",
+    "exemplars",
+    "grassroots",
 ]
 
 MIDDLEWARE = [
