@@ -411,6 +411,9 @@ def build_index(
             ) as copy:
                 for pk, message in enumerate(message_of, start=base + 1):
                     copy.write_row((pk, now, rendered[message]))
+            # The foreign-key checks of the COPY are deferred; run them now, as CREATE INDEX
+            # refuses a table with pending trigger events.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             load_s = time.perf_counter() - started
             started = time.perf_counter()
             cursor.execute("SET maintenance_work_mem = '512MB'")
