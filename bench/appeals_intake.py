@@ -1,7 +1,7 @@
 """Appeal intake through the HTTP API, served as production serves it; and the same under SIGKILL.
 
     .venv/bin/python bench/appeals_intake.py [--db sqlite,postgresql] [--duration 20]
-    .venv/bin/python bench/appeals_intake.py --kill [--db sqlite,postgresql] [--count 3000]
+    .venv/bin/python bench/appeals_intake.py --kill [--db sqlite,postgresql] [--count 1500]
 
 **Serving.** For each database a throwaway deployment (bench/_server.py): its own SQLite file in
 WAL mode or its own PostgreSQL database ``minsheng_bench_intake`` (created, then dropped), fresh
@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-database", default="minsheng_bench_intake")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder and database")
     parser.add_argument("--kill", action="store_true", help="the crash test instead of the load")
-    parser.add_argument("--count", type=int, default=3000, help="crash test: appeals to send")
+    parser.add_argument("--count", type=int, default=1500, help="crash test: appeals to send")
     parser.add_argument("--kills", type=int, default=3, help="crash test: SIGKILLs")
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args(argv)
@@ -563,7 +563,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             queued = dep.queued_tasks()
             if queued:
-                print(f"  {queued:,} text-message tasks still queued for the worker at the end")
+                print(
+                    f"  {queued:,} tasks (text messages, duplicate checks) still queued for the worker at the end"
+                )
         summary.update(
             {
                 f"{db}_servers": dep.servers,
