@@ -139,7 +139,7 @@ def run_client(job: ClientJob) -> ClientResult:
     server = job.client % len(job.ports)
     conn: http.client.HTTPConnection | None = None
     timeout = 10.0 if job.retry_until_acknowledged else 60.0
-    while time.time() < job.begin - 0.0:
+    while time.time() < job.begin:
         time.sleep(min(0.01, max(0.0, job.begin - time.time())))
     sent = 0
     while True:
