@@ -24,3 +24,11 @@ def shared_data() -> Path:
             pytest.fail(f"CI=true but the shared data folder {path} is missing")
         pytest.skip(f"real data not available at {path} (set MINSHENG_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Per-process caches must not carry rows from a test whose transaction was rolled back."""
+    from appeals.services import _forget_intake_unit
+
+    _forget_intake_unit()

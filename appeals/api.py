@@ -531,9 +531,9 @@ def submit(
         return 201, _intake_out(appeal, secret)
     scope = f"user:{actor.pk}" if actor is not None else "anonymous"
     digest = _request_hash(payload)
-    replay = _replay(scope, key, digest)
-    if replay is not None:
-        return 200, replay
+    # Insert first: a retry is rare, so looking the key up before every submission would cost
+    # every first attempt a query; a key that exists fails the unique constraint, the whole
+    # submission rolls back, and the retry is answered with the appeal stored the first time.
     try:
         with transaction.atomic():
             appeal, secret = services.do_submit(actor, submission, request=request)
@@ -541,7 +541,7 @@ def submit(
                 scope=scope, key=key, request_hash=digest, actor=actor, appeal=appeal, secret=secret
             )
     except IntegrityError:
-        # A simultaneous retry with the same key committed first: answer with its appeal.
+        # A retry (or a simultaneous twin) with this key committed first: answer with its appeal.
         replay = _replay(scope, key, digest)
         if replay is None:
             raise

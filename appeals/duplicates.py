@@ -9,8 +9,8 @@ words about two different streets are two problems; and when they do, half the t
 enough (``NEARBY_FACTOR``), since the place already matches.
 
 Only open appeals taken in during the last ``settings.APPEAL_DUPLICATE_DAYS`` days are compared,
-at most ``POOL_LIMIT`` of them (the most recent, and with a point only those near enough), so the
-check stays in milliseconds as the table grows. ``check`` runs after intake commits (a task; inline
+at most ``POOL_LIMIT`` of them (the most recent; of the same top-level category or none; with a
+point only those near enough), so the check stays in tens of milliseconds as the table grows. ``check`` runs after intake commits (a task; inline
 without a broker) and flags the new appeal; the dispatcher decides and merges (``do_merge``).
 """
 
@@ -30,7 +30,7 @@ from appeals.models import Appeal, AppealEvent
 from audit.services import record
 from textkit.dedupe import DedupeIndex, canonical
 
-POOL_LIMIT = 5000
+POOL_LIMIT = 1000
 # When both appeals have map points within the distance, the text bar is this share of the
 # threshold: two citizens describing one spot in their own words share few character pairs.
 NEARBY_FACTOR = 0.5
@@ -92,6 +92,13 @@ def _pool(appeal: Appeal) -> Any:
         .exclude(pk=appeal.pk)
         .exclude(merged_into=appeal)
     )
+    if appeal.category_id is not None:
+        # The same kind of problem: the same top-level category, or none chosen (citizens often
+        # leave it open). Categories are two levels deep (org.Category limits a parent to the top).
+        top = appeal.category.parent_id or appeal.category_id  # type: ignore[union-attr]
+        pool = pool.filter(
+            Q(category__isnull=True) | Q(category_id=top) | Q(category__parent_id=top)
+        )
     if appeal.lat is not None and appeal.lng is not None:
         # Appeals with a point far away cannot qualify: leave them out in the database.
         lat, lng = float(appeal.lat), float(appeal.lng)

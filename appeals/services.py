@@ -19,6 +19,7 @@ import datetime as dt
 import hmac
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from typing import Any, Literal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -380,18 +383,37 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 # --- intake ------------------------------------------------------------------------------------
+# The intake unit hardly ever changes, and every submission asks for it: keep it per process for
+# a minute (and drop it when any unit is saved in this process), so intake spends no query on it.
+_INTAKE_UNIT_TTL = 60.0
+_intake_unit_cache: tuple[float, Unit | None] | None = None
+
+
 def default_intake_unit() -> Unit | None:
     """The hotline centre (the highest active one), else the root of the organisation.
 
     None only before any unit exists: the appeal is still taken in rather than lost.
     """
-    return (
+    global _intake_unit_cache
+    cached = _intake_unit_cache
+    if cached is not None and time.monotonic() - cached[0] < _INTAKE_UNIT_TTL:
+        return cached[1]
+    unit = (
         Unit.objects.active()
         .of_kind(Unit.Kind.HOTLINE)
         .order_by("depth", "sort_order", "pk")
         .first()
         or Unit.objects.active().roots().order_by("sort_order", "pk").first()
     )
+    _intake_unit_cache = (time.monotonic(), unit) if unit is not None else None
+    return unit
+
+
+@receiver(post_save, sender=Unit)
+@receiver(post_delete, sender=Unit)
+def _forget_intake_unit(**_kwargs: Any) -> None:
+    global _intake_unit_cache
+    _intake_unit_cache = None
 
 
 def resolve_category(code_or_id: str | int | None) -> Category | None:

@@ -48,7 +48,7 @@ def citizen_message(appeal: Any, kind: str) -> str:
     }
 
 
-@shared_task(name="appeals.notify_citizen")
+@shared_task(name="appeals.notify_citizen", ignore_result=True)
 def notify_citizen(appeal_id: int, kind: str) -> bool:
     """Text the citizen about a step of their appeal. False when there is no number to text."""
     from appeals.models import Appeal
@@ -74,7 +74,7 @@ def notify_citizen(appeal_id: int, kind: str) -> bool:
     return True
 
 
-@shared_task(name="appeals.notify_leader")
+@shared_task(name="appeals.notify_leader", ignore_result=True)
 def notify_leader(user_id: int, appeal_id: int, clock_name: str) -> bool:
     """Text the unit's leader that an order went overdue (escalation)."""
     from django.contrib.auth import get_user_model
@@ -121,7 +121,7 @@ def sweep_deadlines() -> dict[str, int]:
     return {"warned": len(result.warned), "overdue": len(result.overdue)}
 
 
-@shared_task(name="appeals.check_duplicates")
+@shared_task(name="appeals.check_duplicates", ignore_result=True)
 def check_duplicates(appeal_id: int) -> int | None:
     """After intake: flag the appeal when an open one is about the same problem at the same place.
 
