@@ -746,4 +746,9 @@ def _write_batch(
             replies.append(Reply(appeal=a, unit=handler_unit, text=row.reply, at=row.replied_at))
     AppealEvent.objects.bulk_create(events)
     Reply.objects.bulk_create(replies)
+    # bulk_create sends no post_save, so the search index is written here, in the same
+    # transaction: an imported appeal is findable exactly when it exists.
+    from search.index import index_appeals
+
+    index_appeals(appeals)
     return [a.code for a in appeals]

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -491,3 +492,20 @@ def test_the_progress_bar_goes_to_stderr(
     captured = capsys.readouterr()
     assert "检查" in captured.err and "写入" in captured.err
     assert captured.out == ""
+
+
+@pytest.mark.django_db
+def test_imported_appeals_are_found_by_keyword_search(tmp_path: Path, dispatcher: Any) -> None:
+    from search.appeals import search
+
+    path = tmp_path / "one.csv"
+    path.write_text(
+        "留言编号,留言用户,留言主题,留言时间,留言详情,一级标签\n"
+        "900001,A0001,梧桐巷路灯不亮,2019/4/25 9:32:09,梧桐巷口的路灯已经坏了一个月,城乡建设\n",
+        encoding="utf-8",
+    )
+    call_command(
+        "appeals", "import", str(path), "--no-progress", stdout=StringIO(), stderr=StringIO()
+    )
+    page = search(dispatcher, q="路灯")
+    assert [a.external_ref for a in page.items] == ["900001"]
