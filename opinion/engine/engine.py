@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -176,6 +177,13 @@ class Engine:
         self._item_event: dict[str, int] = {}
         self._idf = IncrementalIdf()
         self._keywords: dict[str, RateSeries] = {}
+        # Items that joined events within the activity window: (time, event number).
+        self._activity: deque[tuple[float, int]] = deque()
+        self._active: dict[int, int] = {}
+        self._active_total = 0
+        self._hot: list[int] = []  # the most active events, refreshed every few items
+        self._hot_age = 0
+        self._threaded_sources: set[str] = set()
         self._alerts: list[AlertRecord] = []
         self._next_num = 1
         self._clock = -math.inf
@@ -239,19 +247,20 @@ class Engine:
     # -- batch steps ------------------------------------------------------------------------
 
     def _process_batch(self, batch: list[Item]) -> list[Outcome]:
+        # Only the stateless, vectorised steps run over the whole batch; everything that reads
+        # or changes the engine's state runs item by item, so results do not depend on how the
+        # stream is cut into batches (nor on a pause through state_dict / from_state).
         times = [to_seconds(item.time) for item in batch]
         texts = normalise_many([item.text or "" for item in batch])
         gaz = self.gazetteer
         matched = [gaz.matches(t, normalised=True) if gaz else [] for t in texts]
-        relevant = [gaz.is_relevant(m) if gaz else True for m in matched]
-        # A reply to an item of ours is ours, whatever it says.
-        for i, item in enumerate(batch):
-            if not relevant[i] and item.parent_id and item.parent_id in self._item_event:
-                relevant[i] = True
-        duplicate_of = self._dedupe_batch(batch, texts, times, relevant)
+        named = [gaz.is_relevant(m) if gaz else True for m in matched]
         owns = [own_text(t) for t in texts]
-        sentiments = self._sentiments(owns, relevant)
-        categories = self._categories(texts, relevant)
+        # Models run on every item that may turn out relevant: those naming the jurisdiction
+        # and replies (a reply to an item of ours is ours, whatever it says).
+        maybe = [named[i] or bool(item.parent_id) for i, item in enumerate(batch)]
+        sentiments = self._sentiments(owns, maybe)
+        categories = self._categories(texts, maybe)
 
         outcomes: list[Outcome] = []
         for i, item in enumerate(batch):
@@ -260,51 +269,40 @@ class Engine:
             self._items_seen += 1
             if t - self._last_sweep >= self.options.close_after_hours * 3600.0 / 8:
                 self._sweep(t)
+            relevant = named[i] or (
+                item.parent_id is not None and item.parent_id in self._item_event
+            )
             outcome = Outcome(
                 item_id=item.id,
-                relevant=relevant[i],
-                duplicate_of=duplicate_of[i],
-                category=categories[i],
-                sentiment=sentiments[i][0],
+                relevant=relevant,
+                duplicate_of=self._dedupe_one(item.id, texts[i], t) if relevant else None,
+                category=categories[i] if relevant else None,
+                sentiment=sentiments[i][0] if relevant else None,
                 event_id=None,
                 matched_terms=matched[i],
-                emotion=sentiments[i][1],
+                emotion=sentiments[i][1] if relevant else None,
             )
-            if relevant[i]:
+            if relevant:
                 self._assign(item, t, times[i], texts[i], owns[i], outcome)
             outcomes.append(outcome)
         return outcomes
 
-    def _dedupe_batch(
-        self, batch: list[Item], texts: list[str], times: list[float], relevant: list[bool]
-    ) -> list[str | None]:
-        result: list[str | None] = [None] * len(batch)
-        rows = []
-        dtexts = []
-        for i, text in enumerate(texts):
-            if not relevant[i]:
-                continue
-            ft = feature_text(text)
-            if count_chars(ft) >= self.options.dedupe_min_chars:
-                rows.append(i)
-                dtexts.append(ft)
-        if not rows:
-            return result
-        keys = [batch[i].id for i in rows]
-        dtimes = [max(times[i], self._clock) for i in rows]
-        matches = self._dedupe.add_many(keys, dtexts, dtimes)
-        log = self._dedupe_log
-        for j, (r, found) in enumerate(zip(rows, matches, strict=True)):
-            key = batch[r].id
-            if found:
-                result[r] = str(found[0].key)
-                if found[0].exact:
-                    entry = log.get(str(found[0].key))
-                    if entry is not None:
-                        entry[1] = max(entry[1], dtimes[j])
-                    continue
-            log[key] = [dtexts[j], dtimes[j]]
-        return result
+    def _dedupe_one(self, item_id: str, text: str, t: float) -> str | None:
+        ft = feature_text(text)
+        if count_chars(ft) < self.options.dedupe_min_chars:
+            return None
+        found = self._dedupe.add(item_id, ft, t)
+        if not found:
+            self._dedupe_log[item_id] = [ft, t]
+            return None
+        key = str(found[0].key)
+        if found[0].exact:
+            entry = self._dedupe_log.get(key)
+            if entry is not None:
+                entry[1] = max(entry[1], t)
+        else:
+            self._dedupe_log[item_id] = [ft, t]
+        return key
 
     def _sentiments(
         self, owns: list[str], relevant: list[bool]
@@ -353,6 +351,8 @@ class Engine:
             vec = self._idf.vector(counts)
         event: _Event | None = None
         similarity = 0.0
+        if item.parent_id:
+            self._threaded_sources.add(item.source)
         parent = self._item_event.get(item.parent_id) if item.parent_id else None
         if parent is not None:
             event = self._events[self._resolve(parent)]
@@ -364,7 +364,10 @@ class Engine:
                 self._reopen(event)
             vec = None  # a copy adds nothing to the centroid
         elif vec is not None:
-            best, similarity = self._best_event(vec)
+            # A source that names parents marks its reactions; its items without a parent are
+            # original posts, which the activity prior must not pull into other events.
+            original = item.source in self._threaded_sources
+            best, similarity = self._best_event(vec, t, count_chars(own), prior=not original)
             if best is not None and similarity >= opts.join_threshold:
                 event = self._events[best]
         if event is None:
@@ -377,7 +380,19 @@ class Engine:
             similarity = 1.0
         self._add_to_event(event, item, t, own_time, own, vec, similarity, outcome)
 
-    def _best_event(self, vec: dict[str, float]) -> tuple[int | None, float]:
+    def _best_event(
+        self, vec: dict[str, float], t: float, own_chars: int, *, prior: bool = True
+    ) -> tuple[int | None, float]:
+        """The open event scoring highest: cosine with its centroid plus the activity prior.
+
+        The prior is ``activity_weight`` times the event's share of the items that joined
+        events within the activity window: with little text to go on, a post is most likely
+        about what is being talked about right now. When many events are active every share is
+        small and the text decides. The prior fades with the length of the item's own text
+        (factor exp(−own characters / L), L = ``activity_short_chars``): a long post that
+        matches no event is news, a short comment has nothing else to go on. Items of a source
+        that gives parent ids get no prior when they have no parent: they are original posts.
+        """
         query = vec
         if len(vec) > self.options.query_terms:
             query = dict(heapq.nlargest(self.options.query_terms, vec.items(), key=_weight))
@@ -389,14 +404,52 @@ class Engine:
                 continue
             for num, cw in plist.items():
                 acc[num] = acc.get(num, 0.0) + w * cw
+        events = self._events
+        scores = {num: dot / events[num].norm for num, dot in acc.items()}
+        short = self.options.activity_short_chars
+        beta = self.options.activity_weight * math.exp(-own_chars / short) if prior else 0.0
+        if beta > 0.0:
+            self._expire_activity(t)
+            if self._active_total:
+                for num in self._hot_events():
+                    scores[num] = (
+                        scores.get(num, 0.0) + beta * self._active[num] / self._active_total
+                    )
         best: int | None = None
         best_score = 0.0
-        events = self._events
-        for num, dot in acc.items():
-            score = dot / events[num].norm
+        for num, score in scores.items():
             if score > best_score or (score == best_score and best is not None and num < best):
                 best, best_score = num, score
         return best, best_score
+
+    def _expire_activity(self, t: float) -> None:
+        horizon = t - self.options.activity_window_minutes * 60.0
+        activity, active = self._activity, self._active
+        while activity and activity[0][0] <= horizon:
+            _, num = activity.popleft()
+            num = self._resolve(num)
+            left = active[num] - 1
+            if left:
+                active[num] = left
+            else:
+                del active[num]
+            self._active_total -= 1
+
+    def _hot_events(self) -> list[int]:
+        # Refreshing the few most active events every 16 items keeps this O(1) per item when
+        # thousands of events are active; the shares themselves are always current.
+        self._hot_age += 1
+        if self._hot_age >= 16 or len(self._active) <= 8:
+            self._hot_age = 0
+            self._hot = [
+                num
+                for num, _ in heapq.nlargest(
+                    self.options.activity_candidates,
+                    self._active.items(),
+                    key=lambda kv: (kv[1], -kv[0]),
+                )
+            ]
+        return [n for n in self._hot if n in self._active and self._events[n].open]
 
     def _add_to_event(
         self,
@@ -410,6 +463,9 @@ class Engine:
         outcome: Outcome,
     ) -> None:
         self._item_event[item.id] = event.num
+        self._activity.append((t, event.num))
+        self._active[event.num] = self._active.get(event.num, 0) + 1
+        self._active_total += 1
         event.item_ids.append(item.id)
         event.item_times.append(own_time)
         event.first = min(event.first, own_time)
@@ -453,12 +509,7 @@ class Engine:
         if len(s) > 16 * opts.top_k:
             # Keep the sum bounded: the tail never reaches the top_k again in practice.
             event.sum = s = dict(heapq.nlargest(4 * opts.top_k, s.items(), key=_weight))
-        top = dict(heapq.nlargest(opts.top_k, s.items(), key=_weight))
-        self._unpost(event)
-        event.top = top
-        event.norm = math.sqrt(sum(w * w for w in top.values())) or 1.0
-        if event.open:
-            self._post(event)
+        self._set_top(event)
         n = event.n_vectors
         event.next_refresh = max(n + 1, int(n * 1.25))
         if event.open and n >= 2:
@@ -511,6 +562,9 @@ class Engine:
         small.open = False
         small.merged_into = big.num
         self._open.pop(small.num, None)
+        moved = self._active.pop(small.num, 0)
+        if moved:
+            self._active[big.num] = self._active.get(big.num, 0) + moved
         s = big.sum
         for term, w in small.sum.items():
             s[term] = s.get(term, 0.0) + w
@@ -540,8 +594,18 @@ class Engine:
         self._refresh_after_merge(big)
 
     def _refresh_after_merge(self, event: _Event) -> None:
-        opts = self.options
-        top = dict(heapq.nlargest(opts.top_k, event.sum.items(), key=_weight))
+        self._set_top(event)
+
+    def _set_top(self, event: _Event) -> None:
+        """Post the event's ``top_k`` terms, weighted by their summed tf-idf times today's idf.
+
+        The sum alone is dominated by what every post says (好, 真的, 什么); weighting it by the
+        current idf once more keeps the terms that tell this event from others, and lets
+        early members' vectors follow the idf as the stream teaches it.
+        """
+        idf = self._idf.idf
+        weighted = {t: w * idf(t) for t, w in event.sum.items()}
+        top = dict(heapq.nlargest(self.options.top_k, weighted.items(), key=_weight))
         self._unpost(event)
         event.top = top
         event.norm = math.sqrt(sum(w * w for w in top.values())) or 1.0
@@ -746,6 +810,10 @@ class Engine:
             "idf": self._idf.state_dict(),
             "keywords": {k: s.to_json() for k, s in self._keywords.items()},
             "alerts": [a.to_json() for a in self._alerts],
+            "activity": [list(a) for a in self._activity],
+            "active": [[k, v] for k, v in self._active.items()],
+            "hot": [self._hot, self._hot_age],
+            "threaded_sources": sorted(self._threaded_sources),
             "dedupe": [[k, v[0], v[1]] for k, v in self._dedupe_log.items()],
         }
 
@@ -802,6 +870,12 @@ class Engine:
             )
             for a in state["alerts"]
         ]
+        engine._activity = deque((float(a[0]), int(a[1])) for a in state["activity"])
+        engine._active = {int(k): int(v) for k, v in state["active"]}
+        engine._active_total = sum(engine._active.values())
+        engine._hot = [int(n) for n in state["hot"][0]]
+        engine._hot_age = int(state["hot"][1])
+        engine._threaded_sources = set(state["threaded_sources"])
         log = state["dedupe"]
         if log:
             engine._dedupe.add_many(

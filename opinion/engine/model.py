@@ -156,11 +156,17 @@ class EngineOptions:
 
     ngram_min: int = 2
     ngram_max: int = 3
-    join_threshold: float = 0.3
+    join_threshold: float = 0.2
     merge_threshold: float = 0.5
     top_k: int = 64
     query_terms: int = 24
     close_after_hours: float = 24.0
+    # Activity prior (see Engine._best_event): weight, window and how many of the most active
+    # events are always candidates.
+    activity_weight: float = 1.0
+    activity_window_minutes: float = 360.0
+    activity_candidates: int = 3
+    activity_short_chars: float = 40.0
     # Reposts that add nothing of their own ("转发微博", empty) give no text evidence: without a
     # known parent they join no event.
     min_feature_chars: int = 2

@@ -4,7 +4,8 @@ Weibo reposts carry the chain they were reposted through: ``说得好//@甲: 真
 The item's **own text** is what its author wrote:
 
 1. the text is cut at the first ``//@`` (the repost chain);
-2. ``回复@name:`` prefixes, ``@mentions``, URLs and emoticon codes such as ``[泪]`` are removed;
+2. ``回复@name:`` prefixes, ``@mentions``, URLs, emoticon codes such as ``[泪]`` and the
+   platform's default repost texts (``转发微博``, ``轉發微博``, ``Repost``, ``分享图片``) are removed;
 3. what remains is the own text; its **length** counts letters and digits only (Unicode
    categories L* and N*), so punctuation, symbols and spaces do not count.
 
@@ -12,7 +13,7 @@ The item's **own text** is what its author wrote:
 own text" (bench/opinion.py, docs/opinion-eval.md).
 
 The **feature text** for clustering keeps the whole text, chain included (the chain's comments
-belong to the same conversation), with URLs and emoticon codes removed; mentioned accounts
+belong to the same conversation), with URLs, emoticon codes and default repost texts removed; mentioned accounts
 become tokens ``@name`` beside the character n-grams, because reposts of one cascade keep naming
 the same accounts.
 """
@@ -29,6 +30,10 @@ _MENTION_RE = re.compile(r"@([^\s:：,，。!！?？@/()（）\[\]【】#]{1,30}
 _URL_RE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9./?=&%_~:#+-]*|\bt\.cn/[A-Za-z0-9]+")
 _EMOTICON_RE = re.compile(r"\[[^\[\]\s]{1,8}\]")
 _HASHTAG_RE = re.compile(r"#([^#\s]{1,40})#")
+# The platform's default repost text: said by the button, not by the author.
+_BOILERPLATE_RE = re.compile(
+    r"转发微博|轉發微博|\bRepost\b|分享图片|分享圖片|分享视频", re.IGNORECASE
+)
 # Runs of Han characters, Latin letters and digits (casefolded): n-grams never span punctuation.
 _RUN_RE = re.compile("[0-9a-z\u00c0-\u024f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -42,6 +47,7 @@ def own_text(text: str) -> str:
     text = _URL_RE.sub(" ", text)
     text = _MENTION_RE.sub(" ", text)
     text = _EMOTICON_RE.sub(" ", text)
+    text = _BOILERPLATE_RE.sub(" ", text)
     return " ".join(text.split())
 
 
@@ -67,6 +73,7 @@ def feature_text(text: str) -> str:
     text = _URL_RE.sub(" ", text)
     text = _EMOTICON_RE.sub(" ", text)
     text = _MENTION_RE.sub(" ", text)
+    text = _BOILERPLATE_RE.sub(" ", text)
     return text.casefold()
 
 
@@ -116,6 +123,9 @@ class IncrementalIdf:
         self.n_docs += 1
         if len(df) > self.max_terms:
             self.df = {t: c for t, c in df.items() if c > 1}
+
+    def idf(self, term: str) -> float:
+        return math.log((1.0 + self.n_docs) / (1.0 + self.df.get(term, 0))) + 1.0
 
     def vector(self, counts: dict[str, int]) -> dict[str, float]:
         """Sublinear tf × idf, L2-normalised."""
