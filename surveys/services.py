@@ -208,7 +208,7 @@ def check_condition(
     return {"question": qid, "op": op, "value": value}
 
 
-def _questions_before_section(structure: Structure, section: Section) -> list[Question]:
+def questions_before_section(structure: Structure, section: Section) -> list[Question]:
     out: list[Question] = []
     for s in structure.sections:
         if s.pk == section.pk:
@@ -217,7 +217,7 @@ def _questions_before_section(structure: Structure, section: Section) -> list[Qu
     return out
 
 
-def _questions_before(structure: Structure, question: Question) -> list[Question]:
+def questions_before(structure: Structure, question: Question) -> list[Question]:
     out: list[Question] = []
     for q in structure.all_questions():
         if q.pk == question.pk:
@@ -240,14 +240,14 @@ def validate_structure(questionnaire: Questionnaire) -> list[str]:
             check_condition(
                 structure,
                 section.condition,
-                before=_questions_before_section(structure, section),
+                before=questions_before_section(structure, section),
             )
         except ServiceError as exc:
             problems.append(f"{section.title}：{exc.message}")
     for q in questions:
         number = structure.number_of(q)
         try:
-            check_condition(structure, q.condition, before=_questions_before(structure, q))
+            check_condition(structure, q.condition, before=questions_before(structure, q))
         except ServiceError as exc:
             problems.append(f"{label_of(q, number)}：{exc.message}")
         if q.kind in (Kind.SINGLE, Kind.MULTIPLE) and len(q.options) < 2:
@@ -377,7 +377,7 @@ def update_section(
         raise invalid(_("请填写这一节的标题。"), field="title")
     structure = load_structure(q)
     section.condition = check_condition(
-        structure, condition or {}, before=_questions_before_section(structure, section)
+        structure, condition or {}, before=questions_before_section(structure, section)
     )
     section.title, section.description = title.strip()[:200], description.strip()
     section.save()
@@ -499,7 +499,7 @@ def update_question(actor: Any, question: Question, spec: QuestionSpec) -> Quest
     require_manager(actor, q)
     _editable(q)
     structure = load_structure(q)
-    _fill_question(question, spec, structure, _questions_before(structure, question))
+    _fill_question(question, spec, structure, questions_before(structure, question))
     question.save()
     _refuse_broken(q)
     record(actor, "surveys.update_question", q, after={"question": question.text})
@@ -512,12 +512,10 @@ def _refuse_broken(q: Questionnaire) -> None:
     structure = load_structure(q)
     for section in structure.sections:
         check_condition(
-            structure, section.condition, before=_questions_before_section(structure, section)
+            structure, section.condition, before=questions_before_section(structure, section)
         )
     for question in structure.all_questions():
-        check_condition(
-            structure, question.condition, before=_questions_before(structure, question)
-        )
+        check_condition(structure, question.condition, before=questions_before(structure, question))
 
 
 def _dependants(q: Questionnaire, question_id: int) -> list[str]:
@@ -764,12 +762,15 @@ def check_answers(
     *,
     sections: Iterable[Section] | None = None,
     final: bool = True,
+    errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Clean ``answers`` in answering order, dropping answers to hidden (skipped) questions.
 
     With ``sections`` only those sections are checked for required answers (one page of
     save-and-continue); answers elsewhere are kept as given once valid. With ``final`` every
-    visible required question must be answered. Unknown question ids are refused.
+    visible required question must be answered. Unknown question ids are refused. With an
+    ``errors`` dict every problem is collected there by question key instead of raised (a page
+    shows them all at once).
     """
     if not isinstance(answers, Mapping):
         raise invalid(_("答案格式不正确。"))
@@ -782,19 +783,32 @@ def check_answers(
     checked = {s.pk for s in sections} if sections is not None else None
     cleaned: dict[str, Any] = {}
     number = 0
+
+    def fail(question: Question, error: ServiceError) -> None:
+        if errors is None:
+            raise error
+        errors[question.key] = str(error.message)
+
     for section in structure.sections:
         shown = condition_holds(section.condition, cleaned)
         for question in structure.questions[section.pk]:
             number += 1
             if not shown or not condition_holds(question.condition, cleaned):
                 continue  # skipped: whatever was given is discarded
-            value = _clean_one(question, answers.get(question.key), number)
+            try:
+                value = _clean_one(question, answers.get(question.key), number)
+            except ServiceError as exc:
+                fail(question, exc)
+                continue
             must = final or (checked is not None and section.pk in checked)
             if value is None:
                 if question.required and must:
-                    raise invalid(
-                        _("%(q)s是必答题。") % {"q": label_of(question, number)},
-                        question=question.pk,
+                    fail(
+                        question,
+                        invalid(
+                            _("%(q)s是必答题。") % {"q": label_of(question, number)},
+                            question=question.pk,
+                        ),
                     )
                 continue
             if (
@@ -803,10 +817,14 @@ def check_answers(
                 and must
                 and len(value) < len(question.rows)
             ):
-                raise invalid(
-                    _("%(q)s：每一行都需要选择。") % {"q": label_of(question, number)},
-                    question=question.pk,
+                fail(
+                    question,
+                    invalid(
+                        _("%(q)s：每一行都需要选择。") % {"q": label_of(question, number)},
+                        question=question.pk,
+                    ),
                 )
+                continue
             cleaned[question.key] = value
     return cleaned
 
@@ -1208,6 +1226,13 @@ def _sample(ids_texts: list[tuple[int, str]], limit: int) -> list[tuple[int, str
     return [ids_texts[int(i * step)] for i in range(limit)]
 
 
+# Words that say how someone feels about a matter, not what the matter is: no theme is named
+# after them.
+_WEAK_TERMS = frozenset(
+    "希望 不要 可以 应该 需要 建议 觉得 认为 一下 一些 问题 情况 现在 已经 还是 没有 这个 那个".split()
+)
+
+
 def group_texts(texts: list[tuple[int, str]]) -> list[tuple[str, list[str], int]]:
     """Group short answers with textkit's issue grouping: (label, quotes, count), biggest first.
 
@@ -1215,16 +1240,29 @@ def group_texts(texts: list[tuple[int, str]]) -> list[tuple[str, list[str], int]
     link threshold for texts without a shared place is lowered to the grouping threshold, and
     near-duplicates (MinHash) join as they do for appeals.
     """
+    from textkit.dedupe import canonical
     from textkit.hot import Message, find_hot_issues
 
     if not texts:
         return []
-    messages = [Message(id=f"{pk:012d}", title=text[:120], body=text) for pk, text in texts]
-    issues = find_hot_issues(messages, similarity=0.3, strong_similarity=0.3, key_terms=3)
+    # The whole answer is the "title": the issue grouping fits its word weights over titles
+    # and bodies together, and an answer repeated as both would make every shared word look
+    # too common to count.
+    messages = [Message(id=f"{pk:012d}", title=text, body="") for pk, text in texts]
+    try:
+        issues = find_hot_issues(messages, similarity=0.3, strong_similarity=0.3, key_terms=8)
+    except ValueError:
+        # Too few answers share any word to weigh words at all: group identical texts only.
+        same: dict[str, list[str]] = {}
+        for _pk, text in texts:
+            same.setdefault(canonical(text), []).append(text)
+        return sorted(
+            ((v[0][:30], [v[0]], len(v)) for v in same.values()), key=lambda g: (-g[2], g[0])
+        )
     groups: list[tuple[str, list[str], int]] = []
     for issue in issues:
         quotes: list[str] = []
-        by_id = {m.id: m.body for m in issue.messages}
+        by_id = {m.id: m.title for m in issue.messages}
         # The subject is the answer closest to the group's centre; then the shortest others.
         subject = next((b for b in by_id.values() if b.startswith(issue.subject[:40])), None)
         for text in ([subject] if subject else []) + sorted(by_id.values(), key=len):
@@ -1232,7 +1270,8 @@ def group_texts(texts: list[tuple[int, str]]) -> list[tuple[str, list[str], int]
                 quotes.append(text)
             if len(quotes) >= QUOTES_PER_THEME:
                 break
-        label = "、".join(issue.key_terms) or issue.subject[:30]
+        terms = [t for t in issue.key_terms if len(t) >= 2 and t not in _WEAK_TERMS][:3]
+        label = "、".join(terms) if terms and issue.count > 1 else quotes[0][:30]
         groups.append((label, quotes, issue.count))
     groups.sort(key=lambda g: (-g[2], g[0]))
     return groups
