@@ -54,20 +54,28 @@ def nominate(campaign: Campaign, who: Any, name: str, category: int = 0) -> Cand
         who,
         campaign,
         services.NominationIn(
-            category_id=cat.pk, name=name, affiliation="东华社区居民", story=STORY, phone="13700137000"
+            category_id=cat.pk,
+            name=name,
+            affiliation="东华社区居民",
+            story=STORY,
+            phone="13700137000",
         ),
         [],
     )
 
 
-def to_voting(organiser: Any, campaign: Campaign, names: list[tuple[str, int]], nominator: Any) -> list[Candidate]:
+def to_voting(
+    organiser: Any, campaign: Campaign, names: list[tuple[str, int]], nominator: Any
+) -> list[Candidate]:
     """Walk a draft campaign through nomination, review and 公示 into voting."""
     services.advance_phase(organiser, campaign)
     campaign.refresh_from_db()
     candidates = [nominate(campaign, nominator, name, cat) for name, cat in names]
     services.advance_phase(organiser, campaign)
     for c in candidates:
-        services.review(organiser, Candidate.objects.get(pk=c.pk), accept=True, reason="事迹属实，经社区核实")
+        services.review(
+            organiser, Candidate.objects.get(pk=c.pk), accept=True, reason="事迹属实，经社区核实"
+        )
     services.advance_phase(organiser, campaign)
     services.advance_phase(organiser, campaign)
     campaign.refresh_from_db()
@@ -97,5 +105,7 @@ def make_voter(db: Any) -> Callable[..., Any]:
     return make
 
 
-def origin(ip: str = "203.0.113.7", device: str = "dev-1", ua: str = "Mozilla/5.0 (iPhone)") -> services.Origin:
+def origin(
+    ip: str = "203.0.113.7", device: str = "dev-1", ua: str = "Mozilla/5.0 (iPhone)"
+) -> services.Origin:
     return services.Origin(ip=ip, device_id=device, user_agent=ua)

@@ -28,7 +28,9 @@ def _post(client: Any, campaign_id: int, candidate_id: int, **headers: Any) -> A
     )
 
 
-def test_a_verified_citizen_votes_through_the_api_and_the_tally_counts_it(voting: Any, citizen: Any, client_for: Any) -> None:
+def test_a_verified_citizen_votes_through_the_api_and_the_tally_counts_it(
+    voting: Any, citizen: Any, client_for: Any
+) -> None:
     campaign, candidates = voting
     response = _post(client_for(citizen), campaign.pk, candidates[0].pk)
     assert response.status_code == 201, response.content
@@ -38,7 +40,9 @@ def test_a_verified_citizen_votes_through_the_api_and_the_tally_counts_it(voting
     assert services.tallies(campaign)[candidates[0].pk].valid == 1
 
 
-def test_a_second_vote_for_the_same_candidate_on_the_same_day_is_a_clear_409(voting: Any, citizen: Any, client_for: Any) -> None:
+def test_a_second_vote_for_the_same_candidate_on_the_same_day_is_a_clear_409(
+    voting: Any, citizen: Any, client_for: Any
+) -> None:
     campaign, candidates = voting
     client = client_for(citizen)
     assert _post(client, campaign.pk, candidates[0].pk).status_code == 201
@@ -49,37 +53,55 @@ def test_a_second_vote_for_the_same_candidate_on_the_same_day_is_a_clear_409(vot
     assert Vote.objects.filter(candidate=candidates[0]).count() == 1
 
 
-def test_the_next_day_the_same_voter_may_vote_for_the_same_candidate_again(voting: Any, citizen: Any) -> None:
+def test_the_next_day_the_same_voter_may_vote_for_the_same_candidate_again(
+    voting: Any, citizen: Any
+) -> None:
     campaign, candidates = voting
     now = timezone.now()
     services.cast_vote(citizen, campaign.pk, candidates[0].pk, origin(), now=now)
-    services.cast_vote(citizen, campaign.pk, candidates[0].pk, origin(), now=now + dt.timedelta(days=1))
+    services.cast_vote(
+        citizen, campaign.pk, candidates[0].pk, origin(), now=now + dt.timedelta(days=1)
+    )
     assert services.tallies(campaign)[candidates[0].pk].valid == 2
 
 
-def test_a_campaign_that_allows_one_vote_per_candidate_refuses_it_on_another_day(organiser: Any, citizen: Any) -> None:
+def test_a_campaign_that_allows_one_vote_per_candidate_refuses_it_on_another_day(
+    organiser: Any, citizen: Any
+) -> None:
     campaign = new_campaign(organiser, vote_period="campaign")
     [candidate] = to_voting(organiser, campaign, [("李好人", 0)], citizen)
     now = timezone.now()
     services.cast_vote(citizen, campaign.pk, candidate.pk, origin(), now=now)
     with pytest.raises(Conflict) as caught:
-        services.cast_vote(citizen, campaign.pk, candidate.pk, origin(), now=now + dt.timedelta(days=2))
+        services.cast_vote(
+            citizen, campaign.pk, candidate.pk, origin(), now=now + dt.timedelta(days=2)
+        )
     assert caught.value.code == "already_voted"
 
 
-def test_a_vote_outside_the_voting_window_is_refused(voting: Any, citizen: Any, client_for: Any) -> None:
+def test_a_vote_outside_the_voting_window_is_refused(
+    voting: Any, citizen: Any, client_for: Any
+) -> None:
     campaign, candidates = voting
     with pytest.raises(Conflict) as caught:
-        services.cast_vote(citizen, campaign.pk, candidates[0].pk, origin(), now=campaign.voting_closes)
+        services.cast_vote(
+            citizen, campaign.pk, candidates[0].pk, origin(), now=campaign.voting_closes
+        )
     assert caught.value.code == "voting_closed"
     with pytest.raises(Conflict):
         services.cast_vote(
-            citizen, campaign.pk, candidates[0].pk, origin(), now=campaign.voting_opens - dt.timedelta(seconds=1)
+            citizen,
+            campaign.pk,
+            candidates[0].pk,
+            origin(),
+            now=campaign.voting_opens - dt.timedelta(seconds=1),
         )
     assert not Vote.objects.exists()
 
 
-def test_a_vote_before_the_voting_phase_is_refused_through_the_api(organiser: Any, citizen: Any, client_for: Any) -> None:
+def test_a_vote_before_the_voting_phase_is_refused_through_the_api(
+    organiser: Any, citizen: Any, client_for: Any
+) -> None:
     campaign = new_campaign(organiser)
     services.advance_phase(organiser, campaign)
     response = _post(client_for(citizen), campaign.pk, 1)
@@ -87,7 +109,9 @@ def test_a_vote_before_the_voting_phase_is_refused_through_the_api(organiser: An
     assert response.json()["code"] == "voting_closed"
 
 
-def test_a_pick_over_the_category_limit_is_refused_and_nothing_is_stored(voting: Any, citizen: Any, client_for: Any) -> None:
+def test_a_pick_over_the_category_limit_is_refused_and_nothing_is_stored(
+    voting: Any, citizen: Any, client_for: Any
+) -> None:
     campaign, candidates = voting
     client = client_for(citizen)
     assert _post(client, campaign.pk, candidates[0].pk).status_code == 201
@@ -102,20 +126,26 @@ def test_a_pick_over_the_category_limit_is_refused_and_nothing_is_stored(voting:
     assert VoterPicks.objects.get(voter=citizen, category=candidates[0].category).picks == 2
 
 
-def test_staff_accounts_and_anonymous_callers_cannot_vote(voting: Any, organiser: Any, client_for: Any, client: Any) -> None:
+def test_staff_accounts_and_anonymous_callers_cannot_vote(
+    voting: Any, organiser: Any, client_for: Any, client: Any
+) -> None:
     campaign, candidates = voting
     staff = _post(client_for(organiser), campaign.pk, candidates[0].pk)
     assert staff.status_code == 403 and staff.json()["code"] == "not_verified"
     assert _post(client, campaign.pk, candidates[0].pk).status_code == 401
 
 
-def test_an_unknown_or_declined_candidate_is_404(voting: Any, citizen: Any, client_for: Any) -> None:
+def test_an_unknown_or_declined_candidate_is_404(
+    voting: Any, citizen: Any, client_for: Any
+) -> None:
     campaign, _ = voting
     response = _post(client_for(citizen), campaign.pk, 987654)
     assert response.status_code == 404
 
 
-def test_a_real_name_campaign_refuses_a_voter_without_a_registered_name(organiser: Any, citizen: Any, make_voter: Any) -> None:
+def test_a_real_name_campaign_refuses_a_voter_without_a_registered_name(
+    organiser: Any, citizen: Any, make_voter: Any
+) -> None:
     campaign = new_campaign(organiser, require_real_name=True)
     [candidate] = to_voting(organiser, campaign, [("李好人", 0)], citizen)
     nameless = make_voter(display_name="")
@@ -125,7 +155,9 @@ def test_a_real_name_campaign_refuses_a_voter_without_a_registered_name(organise
     services.cast_vote(citizen, campaign.pk, candidate.pk, origin())
 
 
-def test_votes_from_one_address_beyond_the_campaigns_limit_get_429(organiser: Any, citizen: Any, make_voter: Any) -> None:
+def test_votes_from_one_address_beyond_the_campaigns_limit_get_429(
+    organiser: Any, citizen: Any, make_voter: Any
+) -> None:
     campaign = new_campaign(organiser, picks_per_category=5)
     campaign.ip_per_minute = 3
     campaign.save(update_fields=["ip_per_minute"])
@@ -140,14 +172,18 @@ def test_votes_from_one_address_beyond_the_campaigns_limit_get_429(organiser: An
     services.cast_vote(make_voter(), campaign.pk, candidate.pk, origin(ip="198.51.100.9"), now=now)
 
 
-def test_one_device_voting_for_many_accounts_is_held_back(organiser: Any, citizen: Any, make_voter: Any) -> None:
+def test_one_device_voting_for_many_accounts_is_held_back(
+    organiser: Any, citizen: Any, make_voter: Any
+) -> None:
     campaign = new_campaign(organiser)
     campaign.device_per_minute = 2
     campaign.save(update_fields=["device_per_minute"])
     [candidate] = to_voting(organiser, campaign, [("李好人", 0)], citizen)
     now = timezone.now().replace(second=1)
     for i in range(2):
-        services.cast_vote(make_voter(), campaign.pk, candidate.pk, origin(ip=f"10.0.{i}.1"), now=now)
+        services.cast_vote(
+            make_voter(), campaign.pk, candidate.pk, origin(ip=f"10.0.{i}.1"), now=now
+        )
     with pytest.raises(RateLimited):
         services.cast_vote(make_voter(), campaign.pk, candidate.pk, origin(ip="10.0.9.1"), now=now)
 
