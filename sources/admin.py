@@ -32,6 +32,10 @@ class ImportForm(forms.Form):
 
 
 class SourceForm(forms.ModelForm):
+    url = forms.URLField(
+        label=gettext_lazy("地址"), max_length=1000, required=False, assume_scheme="https"
+    )
+
     class Meta:
         model = Source
         fields = (

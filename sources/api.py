@@ -35,9 +35,9 @@ class PushItemIn(Schema):
     id: str = Field(..., min_length=1, max_length=MAX_ID, description="条目在合作方平台的编号")
     time: datetime = Field(..., description="发布时间；不带时区按北京时间")
     text: str = Field("", max_length=MAX_TEXT, description="正文；纯转发可为空，但须给 parent_id")
-    title: str = Field("", max_length=500)
+    title: str = Field("", max_length=300)
     url: str = Field("", max_length=1000)
-    author: str = Field("", max_length=200)
+    author: str = Field("", max_length=128)
     parent_id: str | None = Field(None, max_length=MAX_ID, description="被转发或回复的条目编号")
     reach: int = Field(0, ge=0, le=10**12, description="阅读、转发等传播量")
 

@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ProtocolError
+from urllib3.exceptions import NewConnectionError, ProtocolError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from sources.plugins.base import FetchError
@@ -33,7 +33,7 @@ from sources.plugins.base import FetchError
 log = logging.getLogger("minsheng.sources")
 
 ROBOTS_AGENT = "minsheng"
-USER_AGENT = "minsheng/0.1 (民声 public-opinion monitor; +robots: minsheng)"
+USER_AGENT = "minsheng/0.1 (public-opinion monitor of the Minsheng government platform; robots token: minsheng)"
 MAX_REDIRECTS = 5
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 ROBOTS_TTL = 3600
@@ -125,7 +125,12 @@ def _read(resp: urllib3.BaseHTTPResponse, url: str, max_bytes: int, deadline: fl
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in resp.stream(CHUNK, decode_content=True):
+        while True:
+            # read1 returns what has arrived, so the total deadline is checked even when a
+            # server trickles a few bytes at a time.
+            chunk = resp.read1(CHUNK)
+            if not chunk:
+                break
             size += len(chunk)
             if size > max_bytes:
                 raise FetchError(
@@ -157,6 +162,8 @@ def _once(
             preload_content=False,
             timeout=urllib3.Timeout(connect=min(10.0, left), read=left),
         )
+    except NewConnectionError as exc:  # before the timeout: urllib3 makes it a subclass of one
+        raise FetchError("unreachable", f"{url} cannot be reached: {exc}") from exc
     except Urllib3Timeout as exc:
         raise FetchError("timeout", f"{url} did not answer in time ({exc})") from exc
     except (OSError, ProtocolError, Urllib3Error) as exc:

@@ -143,7 +143,7 @@ def ingest_pending(
             ids = [r.pk for r in batch]
             try:
                 with transaction.atomic():
-                    function(items)
+                    outcome = function(items)
             except Exception as exc:  # the pipeline's failure must not lose the items
                 log.exception("ingesting %d stored items failed", len(batch))
                 RawItem.objects.filter(pk__in=ids).update(
@@ -156,6 +156,13 @@ def ingest_pending(
                 ingest_attempts=F("ingest_attempts") + 1,
                 ingest_error="",
             )
+            # Items the pipeline refused are handed on all the same (its verdict is final);
+            # the reason stays on the raw item for whoever wonders where a post went.
+            for rejected in getattr(outcome, "rejected", None) or []:
+                reason = str(getattr(rejected, "reason", ""))[:2000]
+                RawItem.objects.filter(pk__in=ids, item_id=getattr(rejected, "id", None)).update(
+                    ingest_error=reason
+                )
             done += len(batch)
     return done
 

@@ -38,7 +38,7 @@ from sources.plugins.base import (
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_TEXT = 20_000
-MAX_ID = 200
+MAX_ID = 128  # the platform's id; with the source name in front it stays within 200
 RECORDS_PER_POLL = 200_000
 PROBLEMS_KEPT = 200  # a file with a million bad lines keeps the first ones and a count
 
