@@ -19,8 +19,8 @@ def volume(
     bars: Sequence[tuple[str, int]], title: str, *, highlight: Sequence[int] = ()
 ) -> SafeString:
     """Vertical bars of items per bucket; ``highlight`` marks buckets (e.g. where alerts rose)."""
-    width, height = 720, 260
-    left, right, top, bottom = 44, 12, 16, 40
+    width, height = 720, 270
+    left, right, top, bottom = 44, 12, 16, 56
     inner_w, inner_h = width - left - right, height - top - bottom
     peak = max([n for _label, n in bars] + [1])
     step = inner_w / max(len(bars), 1)
@@ -42,7 +42,8 @@ def volume(
         f'y2="{top + inner_h}"/>'
         f'<text class="tick" x="{left - 6}" y="{top + inner_h + 4}" text-anchor="end">0</text>'
     )
-    every = max(1, len(bars) // 8)
+    every = max(1, -(-len(bars) // 6))
+    shown_day = None
     for index, (label, n) in enumerate(bars):
         bar_h = inner_h * n / peak
         x = left + index * step
@@ -53,10 +54,23 @@ def volume(
             f"{escape(_('%(n)s 条') % {'n': n})}</title></rect>"
         )
         if index % every == 0:
-            parts.append(
-                f'<text class="tick" x="{x + step / 2:.1f}" y="{height - 18}" '
-                f'text-anchor="middle">{escape(label)}</text>'
+            # "月-日 时:00" labels: the hour on the first line, the day below it only where the
+            # day changes, so a phone-sized chart keeps readable ticks.
+            day, _sep, hour = label.partition(" ")
+            first_line, second_line = (
+                (hour, day if day != shown_day else "") if hour else (label, "")
             )
+            shown_day = day
+            cx = x + step / 2
+            parts.append(
+                f'<text class="tick" x="{cx:.1f}" y="{top + inner_h + 22}" '
+                f'text-anchor="middle">{escape(first_line)}</text>'
+            )
+            if second_line:
+                parts.append(
+                    f'<text class="tick day" x="{cx:.1f}" y="{top + inner_h + 46}" '
+                    f'text-anchor="middle">{escape(second_line)}</text>'
+                )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308  every text inside went through escape()
 
