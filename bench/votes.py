@@ -61,7 +61,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from multiprocessing import get_context  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench._server import PROXY_HEADERS, BenchError, Deployment  # noqa: E402
+from bench._server import PG_ADMIN_URL, PROXY_HEADERS, BenchError, Deployment  # noqa: E402
 
 TARGET_PER_S = 2000
 PROCESSES = 4
@@ -291,7 +291,8 @@ def one_database(db: str, args: argparse.Namespace) -> dict[str, Any]:
         servers=args.servers,
         threads=args.threads,
         redis_url=redis_url,
-        pg_database="minsheng_bench_votes",
+        pg_database=args.pg_database,
+        pg_admin_url=args.pg_admin_url,
         worker=False,
     )
     with dep:
@@ -357,6 +358,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--duplicate-every", type=int, default=DUPLICATE_EVERY)
     parser.add_argument("--broker", choices=("redis", "inline"), default="redis")
     parser.add_argument("--redis-db", type=int, default=12)
+    parser.add_argument("--pg-database", default="minsheng_bench_votes")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--attack-honest", type=int, default=3000)
     parser.add_argument("--attack-scale", type=float, default=1.0)
@@ -380,7 +383,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"[{db}] {exc}", file=sys.stderr)
             results[db] = {"error": str(exc)[:500]}
     pg = results.get("postgresql", {})
-    first = pg or next(iter(results.values()), {})
+    first: dict[str, Any] = pg or next(iter(results.values()), {})
     attack = first.get("attack") or {}
     summary = {
         "bench": "votes",

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
@@ -125,15 +126,25 @@ def bench_setup(voters: int, categories: int = 2, per_category: int = 5) -> dict
     )
     prefix = f"bv{secrets.token_hex(3)}-"
     users = _create_citizens(prefix, [now - dt.timedelta(days=90)] * voters)
-    sessions = []
     backend = "django.contrib.auth.backends.ModelBackend"
-    for user in users:
-        store = SessionStore()
-        store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = backend
-        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        store.create()
-        sessions.append(store.session_key)
+    store = SessionStore()
+    expires = now + dt.timedelta(days=1)
+    rows = [
+        Session(
+            session_key=secrets.token_hex(16),
+            session_data=store.encode(
+                {
+                    SESSION_KEY: str(user.pk),
+                    BACKEND_SESSION_KEY: backend,
+                    HASH_SESSION_KEY: user.get_session_auth_hash(),
+                }
+            ),
+            expire_date=expires,
+        )
+        for user in users
+    ]
+    Session.objects.bulk_create(rows, batch_size=2000)
+    sessions = [row.session_key for row in rows]
     return {
         "campaign": campaign.pk,
         "candidates": [c.pk for c in candidates],
