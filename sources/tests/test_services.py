@@ -226,3 +226,21 @@ def test_the_scheduler_starts_only_without_a_broker_and_when_asked(
     thread.stop()
     thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+@pytest.mark.django_db
+def test_the_poll_command_names_each_source_and_fails_when_one_failed(
+    site: Site, capsys: Any
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    site.route("/rss", Reply(body=fixture_bytes("city.rss"), headers=RSS))
+    site.route("/loop", Reply(302, headers={"Location": "/loop"}))
+    Source.objects.create(name="news", kind=Kind.FEED, url=site.url("/rss"))
+    Source.objects.create(name="loop", kind=Kind.FEED, url=site.url("/loop"))
+    call_command("sources", "poll", "--source", "news")
+    assert "news: ok, 2 item(s), 2 new" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="1 of 2 source"):
+        call_command("sources", "poll", "--all")
+    out = capsys.readouterr().out
+    assert "loop: error" in out and "redirect_loop" in out
