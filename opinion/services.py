@@ -370,7 +370,7 @@ def do_post_to_appeal(item: Item, actor: Any, *, request: HttpRequest | None = N
 
     _require_analyst(actor)
     with transaction.atomic():
-        locked = Item.objects.select_for_update().select_related("appeal").get(pk=item.pk)
+        locked = Item.objects.select_for_update().get(pk=item.pk)
         if locked.appeal is not None:
             raise Conflict(
                 _("该信息已转为诉求 %(code)s。") % {"code": locked.appeal.code},
