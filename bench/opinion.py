@@ -362,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
             r = bcubed(pred, s.truth, s.scored)
             results["events"][f"{mode}_{name}"] = r
             print(f"engine, {mode:<6} {name:<3}: {_fmt(r)}")
+    for name, s in streams.items():
+        _, pred = run_engine(s, with_parent=False, options=EngineOptions(activity_weight=0.0))
+        r = bcubed(pred, s.truth, s.scored)
+        results["events"][f"text_no_prior_{name}"] = r
+        print(f"engine, text without the activity prior, {name:<3}: {_fmt(r)}")
     if not args.no_baseline:
         grid = [float(v) for v in args.baseline_grid.split(",")]
         tuning = {}

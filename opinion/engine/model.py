@@ -157,7 +157,7 @@ class EngineOptions:
     ngram_min: int = 2
     ngram_max: int = 3
     join_threshold: float = 0.2
-    merge_threshold: float = 0.5
+    merge_threshold: float = 0.7
     top_k: int = 64
     query_terms: int = 24
     close_after_hours: float = 24.0

@@ -2,7 +2,7 @@
 
 Rules are JSON an analyst can edit (docs/opinion-engine.md shows the default file)::
 
-    {"burst": {"window_minutes": 60, "min_items": 30, "p_value": 0.001,
+    {"burst": {"window_minutes": 60, "min_items": 20, "p_value": 0.001,
                "prior_per_hour": 2.0, "baseline_halflife_hours": 6},
      "keyword_burst": {...same keys...},
      "grades": {"一般": [{"burst": 1}], "较大": [{"window": 100}, ...], ...}}
@@ -59,7 +59,7 @@ class BurstRule:
     """
 
     window_minutes: float = 60.0
-    min_items: int = 30
+    min_items: int = 20
     p_value: float = 1e-3
     prior_per_hour: float = 2.0
     baseline_halflife_hours: float = 6.0
