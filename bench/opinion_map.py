@@ -68,6 +68,9 @@ def synthesise(
         rows.append(np.full(len(seen), i))
         cols.append(seen)
         values.append(v)
+    # Planted consensus: every group leans to agree (the deliberate ones and any statement whose
+    # random stances happen to be "agree-leaning" in every group).
+    planted = {int(j) for j in np.flatnonzero(stance.min(0) >= 0.8)}
     return (
         np.concatenate(rows),
         np.concatenate(cols),

@@ -13,7 +13,8 @@ Input: the participant × statement vote matrix — agree +1, disagree −1, pas
    A participant's coordinates are scaled by √(m / statements seen), as Pol.is does, so people
    who saw few statements are not all squeezed into the centre.
 4. k-means (k-means++ start from a fixed seed, several starts, Lloyd iterations) on the first
-   ``dims`` components for k = 2 … 5; the k with the best silhouette wins (ties: fewer groups).
+   ``dims`` components for k = 2 … 5; the k with the best silhouette wins (ties: fewer groups);
+   above 1,500 participants the silhouette is that of a seeded random sample of 1,500 of them.
    Groups are then numbered by size (largest first), so labels do not depend on the start.
 5. Per group and statement: agree share ``(agree + 1) / (seen + 2)`` (add-one smoothing keeps
    a statement seen by one person from looking unanimous). *Consensus* statements have an
@@ -36,6 +37,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 K_RANGE = (2, 5)
+SILHOUETTE_SAMPLE = 1500
 GROUP_LETTERS = "ABCDEFGH"
 
 
@@ -97,15 +99,24 @@ def vote_matrix(n: int, m: int, rows: I64, cols: I64, values: npt.ArrayLike) -> 
 def pca(x: F32, components: int) -> tuple[F32, F64]:
     """Top principal axes (m × components) of centred ``x``, with the sign convention above,
     and the share of variance each explains."""
+    from scipy.sparse.linalg import eigsh
+
+    m = x.shape[1]
     scatter = (x.T.astype(np.float64) @ x.astype(np.float64)) / max(1, x.shape[0] - 1)
-    values, vectors = np.linalg.eigh(scatter)
-    order = np.argsort(values)[::-1][:components]
+    total = float(np.clip(np.trace(scatter), 0, None)) or 1.0
+    # Only the top eigenpairs (Lanczos from a fixed start vector, so the run is repeatable):
+    # much faster than the full decomposition of an m × m matrix.
+    if components < m - 1:
+        values, vectors = eigsh(scatter, k=components, which="LA", v0=np.ones(m), tol=1e-10)
+    else:
+        values, vectors = np.linalg.eigh(scatter)
+        values, vectors = values[-components:], vectors[:, -components:]
+    order = np.argsort(values)[::-1]
     axes = vectors[:, order]
     biggest = np.argmax(np.abs(axes), axis=0)
     signs = np.sign(axes[biggest, np.arange(axes.shape[1])])
     signs[signs == 0] = 1.0
     axes = axes * signs
-    total = float(np.clip(values, 0, None).sum()) or 1.0
     explained = np.clip(values[order], 0, None) / total
     return axes.astype(np.float32), explained
 
@@ -151,29 +162,32 @@ def kmeans(
     return best
 
 
-def silhouette(x: F64, labels: I64, k: int, chunk: int = 1024) -> float:
-    """Exact mean silhouette, in row chunks so memory stays at chunk × n."""
+def silhouette(x: F64, labels: I64, k: int, rows: I64 | None = None, chunk: int = 1024) -> float:
+    """Mean silhouette of ``rows`` (all rows by default) against every point, in chunks so
+    memory stays at chunk × n."""
     n = x.shape[0]
+    rows = np.arange(n) if rows is None else rows
     onehot = np.zeros((n, k))
     onehot[np.arange(n), labels] = 1.0
     sizes = onehot.sum(0)
     norms = (x * x).sum(1)
     total = 0.0
-    for start in range(0, n, chunk):
-        part = x[start : start + chunk]
-        d = norms[start : start + chunk, None] - 2.0 * part @ x.T + norms[None, :]
+    for start in range(0, len(rows), chunk):
+        picked = rows[start : start + chunk]
+        part = x[picked]
+        d = norms[picked, None] - 2.0 * part @ x.T + norms[None, :]
         d = np.sqrt(np.maximum(d, 0.0))
         sums = d @ onehot  # chunk × k: distance sums to each cluster
-        own = labels[start : start + chunk]
-        rows = np.arange(len(part))
+        own = labels[picked]
+        at = np.arange(len(part))
         own_size = sizes[own]
-        a = np.where(own_size > 1, sums[rows, own] / np.maximum(own_size - 1, 1), 0.0)
+        a = np.where(own_size > 1, sums[at, own] / np.maximum(own_size - 1, 1), 0.0)
         means = sums / np.maximum(sizes, 1)[None, :]
-        means[rows, own] = np.inf
+        means[at, own] = np.inf
         b = means.min(1)
         s = np.where(own_size > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
         total += float(s.sum())
-    return total / n
+    return total / len(rows)
 
 
 def _share(agree: F64, seen: F64) -> F64:
@@ -216,12 +230,19 @@ def group(
     space = coords.astype(np.float64)
 
     rng = np.random.default_rng(seed)
+    # The silhouette of a fixed random sample of rows (against all points) picks k as well as
+    # the full one and costs a fraction of it (scikit-learn's sample_size does the same).
+    sample = (
+        np.sort(rng.choice(len(grouped), size=SILHOUETTE_SAMPLE, replace=False))
+        if len(grouped) > SILHOUETTE_SAMPLE
+        else None
+    )
     best: tuple[float, int, I64, F64] | None = None
     for k in range(k_range[0], min(k_range[1], len(grouped) - 1) + 1):
         labels, centres, _inertia = kmeans(space, k, rng)
         if len(np.unique(labels)) < k:
             continue
-        score = silhouette(space, labels, k)
+        score = silhouette(space, labels, k, sample)
         if best is None or score > best[0] + 1e-9:
             best = (score, k, labels, centres)
     if best is None:
