@@ -162,7 +162,9 @@ def _client(job: Job, index: int, out: ThreadResult) -> None:
     conn.close()
 
 
-def run_process(job: Job) -> list[ThreadResult]:
+def run_process(job: Job) -> tuple[list[ThreadResult], float]:
+    """The threads' results and the CPU seconds this client process spent."""
+    cpu0 = time.process_time()
     results = [ThreadResult() for _ in range(job.threads)]
     threads = [
         threading.Thread(
@@ -174,7 +176,7 @@ def run_process(job: Job) -> list[ThreadResult]:
         t.start()
     for t in threads:
         t.join()
-    return results
+    return results, time.process_time() - cpu0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -182,6 +184,28 @@ def percentile(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def proc_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine spent busy so far (all processes, anyone's)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def pg_backends(dep: Deployment) -> list[int]:
+    if dep.db != "postgresql":
+        return []
+    rows = dep.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    return [int(r[0]) for r in rows]
 
 
 def loadavg() -> str:
@@ -211,9 +235,28 @@ def load_run(dep: Deployment, setup: dict[str, Any], args: argparse.Namespace) -
         for p in range(processes)
     ]
     load_before = loadavg()
-    with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
-        results = [r for batch in pool.map(run_process, jobs) for r in batch]
     window_start = begin + args.warmup
+    marks: dict[str, tuple[float, float, float]] = {}
+
+    def mark(name: str, at: float) -> None:
+        # The servers' and the database's CPU inside the measured window: what a vote costs,
+        # whatever else the shared machine is doing.
+        time.sleep(max(0.0, at - time.time()))
+        servers = sum(proc_cpu_s(p) for p in dep.pids())
+        database = sum(proc_cpu_s(p) for p in pg_backends(dep))
+        marks[name] = (servers, database, machine_busy_s())
+
+    def both() -> None:
+        mark("start", window_start)
+        mark("end", end)
+
+    marker = threading.Thread(target=both, daemon=True)
+    marker.start()
+    with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
+        batches = list(pool.map(run_process, jobs))
+    marker.join(timeout=5)
+    results = [r for batch, _cpu in batches for r in batch]
+    client_cpu_s = sum(cpu for _batch, cpu in batches)
     in_window = [
         (s, lat, st) for r in results for (s, lat, st) in r.requests if window_start <= s < end
     ]
@@ -232,7 +275,28 @@ def load_run(dep: Deployment, setup: dict[str, Any], args: argparse.Namespace) -
             max((s + lat for r in results for (s, lat, _st) in r.requests), default=begin) - begin,
         )
     )
+    ok_in_window = max(1, len(ok_window))
+    cpu: dict[str, Any] = {}
+    if "start" in marks and "end" in marks:
+        servers, database, machine = (
+            b - a for a, b in zip(marks["start"], marks["end"], strict=True)
+        )
+        span = end - window_start
+        per_vote = (servers + database) / ok_in_window
+        cpu = {
+            "server_ms_per_vote": round(1000 * servers / ok_in_window, 3),
+            "postgres_ms_per_vote": round(1000 * database / ok_in_window, 3),
+            "client_ms_per_request": round(1000 * client_cpu_s / max(1, all_requests), 3),
+            "machine_busy_cores": round(machine / span, 2),
+            "ours_busy_cores": round((servers + database) / span, 2),
+            # What the two cores could serve if the servers and PostgreSQL had them to themselves
+            # (clients elsewhere): an estimate, not a measurement.
+            "capacity_estimate_per_s": round((os.cpu_count() or 1) / per_vote)
+            if per_vote
+            else None,
+        }
     return {
+        "cpu": cpu,
         "requests": all_requests,
         "accepted_total": sum(accepted.values()),
         "accepted_by_candidate": dict(accepted),

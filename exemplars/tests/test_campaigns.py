@@ -198,7 +198,7 @@ def test_the_nomination_page_stores_a_nomination(
     response = client.post(
         f"/exemplars/{campaign.pk}/nominate/",
         {
-            "category": campaign.categories.first().pk,
+            "category": campaign.categories.all()[0].pk,
             "name": "陈桂兰",
             "affiliation": "柳岸社区居民",
             "story": STORY,
