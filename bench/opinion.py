@@ -34,7 +34,8 @@ reach 100 items within 24 h).
 **Speed**: the whole stream written as JSONL, then read, replayed and reported by
 opinion.engine.replay in this process at full speed: items per CPU second (per core) end to end,
 and the wall-clock seconds from the batch holding the threshold-crossing item entering the engine
-to its alert being appended.
+to its alert being appended. Once without models, once with a textkit sentiment model trained on
+the SMP2020-EWECT training split (training not timed).
 
 The last line is one JSON object.
 """
@@ -275,7 +276,23 @@ def burst_figures(stream: Stream, engine: Engine, pred: dict[str, str]) -> dict[
 # -- speed ----------------------------------------------------------------------------------
 
 
-def speed(stream: Stream, batch: int) -> dict[str, Any]:
+def train_sentiment(data: Path) -> Any:
+    """A textkit sentiment model trained on the SMP2020-EWECT training split (not timed)."""
+    from textkit.sentiment import SentimentModel
+
+    texts: list[str] = []
+    labels: list[str] = []
+    with (data / "smp2020_ewect" / "smp2020_ewect_weibo_emotion.csv").open(
+        encoding="utf-8", newline=""
+    ) as fh:
+        for row in csv.DictReader(fh):
+            if row["split"] == "train" and row["content"].strip():
+                texts.append(row["content"])
+                labels.append(row["label"])
+    return SentimentModel.train(texts, labels)
+
+
+def speed(stream: Stream, batch: int, sentiment: Any = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stream.jsonl"
         with path.open("w", encoding="utf-8") as fh:
@@ -292,7 +309,7 @@ def speed(stream: Stream, batch: int) -> dict[str, Any]:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         cpu0, wall0 = time.process_time(), time.perf_counter()
         read = read_items(path)
-        engine = Engine()
+        engine = Engine(sentiment=sentiment)
         latencies: list[float] = []
         stored: list[str] = []
 
@@ -344,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--batch", type=int, default=256, help="items per engine call (speed)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline (faster)")
+    parser.add_argument(
+        "--no-sentiment",
+        action="store_true",
+        help="skip the speed run with a sentiment model (trained on SMP2020-EWECT train)",
+    )
     args = parser.parse_args(argv)
     data = Path(args.data)
     load0 = "/".join(f"{v:.2f}" for v in os.getloadavg())
@@ -393,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     print("bursts (parent_id given, all 240):", json.dumps(results["bursts"], ensure_ascii=False))
     results["speed"] = speed(s, args.batch)
     print("speed:", json.dumps(results["speed"]))
+    if not args.no_sentiment:
+        model = train_sentiment(data)
+        results["speed_with_sentiment"] = speed(s, args.batch, sentiment=model)
+        print("speed with a sentiment model:", json.dumps(results["speed_with_sentiment"]))
     results["load_average"] = [load0, "/".join(f"{v:.2f}" for v in os.getloadavg())]
     ev = results["events"]
     summary = {
@@ -408,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
         "burst_median_hours": results["bursts"]["median_hours_first_item_to_alert"],
         "false_alerts": results["bursts"]["false_alerts_on_small"],
         "items_per_cpu_s": results["speed"]["items_per_cpu_second"],
+        "items_per_cpu_s_with_sentiment": results.get("speed_with_sentiment", {}).get(
+            "items_per_cpu_second"
+        ),
         "alert_latency_max_s": results["speed"]["alert_latency_max_s"],
     }
     print(json.dumps(summary))
