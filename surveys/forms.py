@@ -306,7 +306,7 @@ def build_answer_form(
                 q for q in structure.questions[section.pk] if q.pk == int(condition["question"])
             )
             label = source.option_labels().get(str(condition["value"]), str(condition["value"]))
-            hint = _("（第%(n)d题选“%(label)s”时填写）") % {
+            hint = _("第%(n)d题选“%(label)s”时填写") % {
                 "n": structure.number_of(source),
                 "label": label,
             }
@@ -316,6 +316,16 @@ def build_answer_form(
                 "number": structure.number_of(question),
                 "names": names,
                 "hint": hint,
+                # For the page's script, which hides the question while the condition fails.
+                "show_if": (
+                    {
+                        "name": f"q{condition['question']}",
+                        "op": condition["op"],
+                        "value": condition["value"],
+                    }
+                    if depends_here
+                    else None
+                ),
             }
         )
     return form, shown

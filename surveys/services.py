@@ -1229,7 +1229,26 @@ def _sample(ids_texts: list[tuple[int, str]], limit: int) -> list[tuple[int, str
 # Words that say how someone feels about a matter, not what the matter is: no theme is named
 # after them.
 _WEAK_TERMS = frozenset(
-    "希望 不要 可以 应该 需要 建议 觉得 认为 一下 一些 问题 情况 现在 已经 还是 没有 这个 那个".split()
+    [
+        "希望",
+        "不要",
+        "可以",
+        "应该",
+        "需要",
+        "建议",
+        "觉得",
+        "认为",
+        "一下",
+        "一些",
+        "问题",
+        "情况",
+        "现在",
+        "已经",
+        "还是",
+        "没有",
+        "这个",
+        "那个",
+    ]
 )
 
 

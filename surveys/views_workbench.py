@@ -333,6 +333,10 @@ def publish_results(request: HttpRequest, pk: int) -> HttpResponse:
     done = _("结果已公开。") if public else _("结果已取消公开。")
     try:
         services.set_results_public(request.user, q, public)
+        if public:
+            # The public page shows themes for every free-text question: group any not yet done.
+            for question in q.questions.filter(kind=Kind.TEXT):
+                services.themes(question)
     except ServiceError as exc:
         messages.error(request, str(exc.message))
     else:
