@@ -19,6 +19,8 @@ OUR_COMMANDS = {
     "open311": "Open311 GeoReport v2 clients: add, list, revoke API keys",
     "search": "full-text search index of appeals: rebuild it (search reindex)",
     "kpi": "appeal KPIs: rebuild the rollup tables (kpi rollup)",
+    "consult": "consultation: re-run a hearing's published draw (consult draw-verify ID)",
+    "sources": "舆情 sources: list, poll now, import a JSONL/CSV export of posts",
     "vault": "personal-data vault: rotate the encryption key (vault rotate-key)",
     "text": "the Chinese text engine: normalise, clean, segment, dedupe, route, sentiment …",
     "healthcheck": "check the database, cache and broker from the command line",

@@ -32,6 +32,7 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("appeals.sweep_deadlines", 300, "deadline warnings, overdue flags and escalation"),
     Job("kpi.rollup", 300, "KPI counters from the appeals' new events"),
+    Job("opinion.sweep_tasks", 300, "overdue flags on 舆情 response tasks"),
 )
 
 

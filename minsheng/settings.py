@@ -141,9 +141,13 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 SCHEDULER = env_str("MINSHENG_SCHEDULER", "auto") or "auto"
 if SCHEDULER not in {"auto", "on", "off"}:
     raise ConfigError(f"MINSHENG_SCHEDULER must be auto, on or off, not {SCHEDULER!r}")
-from minsheng.periodic import beat_schedule  # noqa: E402  (Django-free: the job table only)
+from minsheng.periodic import JOBS as _JOBS  # noqa: E402  (Django-free: the job tables only)
+from minsheng.periodic import beat_schedule  # noqa: E402
+from sources.scheduler import JOBS as _SOURCE_JOBS  # noqa: E402
 
-CELERY_BEAT_SCHEDULE = beat_schedule()
+# Beat polls the 舆情 sources too; the embedded thread polls them only when asked
+# (MINSHENG_SOURCES_POLL, sources/scheduler.py): a checkout should not call outside sites unasked.
+CELERY_BEAT_SCHEDULE = beat_schedule(_JOBS + _SOURCE_JOBS)
 
 # --- passwords and sign-in ---------------------------------------------------------------------
 PASSWORD_HASHERS = [

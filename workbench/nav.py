@@ -46,6 +46,24 @@ ENTRIES: tuple[Entry, ...] = (
         frozenset({Role.LEADER, Role.ANALYST, Role.AUDITOR, Role.ADMIN}),
     ),
     Entry(
+        "/workbench/opinion/",
+        _("舆情研判"),
+        _("事件、预警、回应任务与日报周报"),
+        frozenset({Role.ANALYST, Role.LEADER, Role.AUDITOR, Role.ADMIN}),
+    ),
+    Entry(
+        "/workbench/surveys/",
+        _("问卷调查"),
+        _("设计、发布问卷，查看结果与意见主题"),
+        frozenset({Role.ORGANISER, Role.ADMIN}),
+    ),
+    Entry(
+        "/workbench/consult/",
+        _("民主协商"),
+        _("征求意见稿、听证会抽签、意见地图、决策采纳反馈"),
+        frozenset({Role.ORGANISER, Role.ADMIN}),
+    ),
+    Entry(
         "/workbench/audit/",
         _("审计记录"),
         _("防篡改的操作记录与个人信息查阅记录"),

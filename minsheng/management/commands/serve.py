@@ -50,9 +50,14 @@ class Command(BaseCommand):
 
         collect_static()
         from minsheng import periodic
+        from sources import scheduler as sources_scheduler
 
         if periodic.start() is not None:
-            self.stdout.write("periodic jobs (deadline sweep, KPI rollup) run in this process")
+            self.stdout.write(
+                "periodic jobs (deadline sweep, KPI rollup, 舆情 task sweep) run in this process"
+            )
+        if sources_scheduler.start() is not None:
+            self.stdout.write("舆情 sources are polled in this process (MINSHENG_SOURCES_POLL)")
         self.stdout.write(f"minsheng serving on http://{opts['host']}:{opts['port']}/")
         proxy: dict[str, Any] = {}
         if opts["trusted_proxy"]:
