@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "consult",
     "exemplars",
     "grassroots",
+    "integrity",
+    "powers",
 ]
 
 MIDDLEWARE = [
