@@ -10,6 +10,7 @@ voiding, which is audited. The anti-fraud analysis runs later from the stored ro
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 import time
@@ -502,29 +503,52 @@ class Cast:
     picks_allowed: int
 
 
-_VOTE_SQL: str | None = None
-_PICKS_SQL: str | None = None
+def _tables() -> tuple[str, str]:
+    q = connection.ops.quote_name
+    return q(Vote._meta.db_table), q(VoterPicks._meta.db_table)
 
 
-def _sql() -> tuple[str, str]:
-    global _VOTE_SQL, _PICKS_SQL
-    if _VOTE_SQL is None or _PICKS_SQL is None:
-        q = connection.ops.quote_name
-        vote, picks = q(Vote._meta.db_table), q(VoterPicks._meta.db_table)
-        _VOTE_SQL = (
-            f"INSERT INTO {vote} (campaign_id, candidate_id, category_id, voter_id, day, at, "  # noqa: S608
-            "ip_hash, subnet_hash, device_hash, void_reason) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, '') "
-            "ON CONFLICT (voter_id, candidate_id, day) DO NOTHING RETURNING id"
+_VOTE_COLUMNS = (
+    "campaign_id, candidate_id, category_id, voter_id, day, at, "
+    "ip_hash, subnet_hash, device_hash, void_reason"
+)
+
+
+@functools.cache
+def _sql(vendor: str) -> tuple[str, str]:
+    """The vote statements for this database (table names from the models, never input)."""
+    vote, picks = _tables()
+    # The row lock of the picks upsert serialises one voter's picks in a category, so two picks
+    # racing at the limit cannot both pass it.
+    upsert_picks = (
+        f"ON CONFLICT (voter_id, category_id, day) DO UPDATE SET picks = {picks}.picks + 1 "
+        f"WHERE {picks}.picks < %s RETURNING picks"
+    )
+    if vendor == "postgresql":
+        # One statement, one round trip, its own transaction: the pick is taken only while the
+        # pair is not yet voted for and under the limit, and the vote row only with a pick.
+        one = (
+            f"WITH p AS (INSERT INTO {picks} (voter_id, category_id, day, picks) "  # noqa: S608
+            f"SELECT %s, %s, %s, 1 WHERE NOT EXISTS (SELECT 1 FROM {vote} "
+            "WHERE voter_id = %s AND candidate_id = %s AND day = %s) "
+            f"{upsert_picks}), "
+            f"v AS (INSERT INTO {vote} ({_VOTE_COLUMNS}) "
+            "SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, '' FROM p "
+            "ON CONFLICT (voter_id, candidate_id, day) DO NOTHING RETURNING id) "
+            "SELECT (SELECT picks FROM p), (SELECT id FROM v)"
         )
-        # The row lock of the upsert serialises one voter's picks in a category, so two picks
-        # racing at the limit cannot both pass it.
-        _PICKS_SQL = (
-            f"INSERT INTO {picks} (voter_id, category_id, day, picks) VALUES (%s, %s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (voter_id, category_id, day) DO UPDATE SET picks = {picks}.picks + 1 "
-            f"WHERE {picks}.picks < %s RETURNING picks"
-        )
-    return _VOTE_SQL, _PICKS_SQL
+        undo = f"UPDATE {picks} SET picks = picks - 1 WHERE voter_id = %s AND category_id = %s AND day = %s"  # noqa: S608
+        return one, undo
+    insert_vote = (
+        f"INSERT INTO {vote} ({_VOTE_COLUMNS}) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, '') "
+        "ON CONFLICT (voter_id, candidate_id, day) DO NOTHING RETURNING id"
+    )
+    take_pick = (
+        f"INSERT INTO {picks} (voter_id, category_id, day, picks) VALUES (%s, %s, %s, 1) "  # noqa: S608
+        f"{upsert_picks}"
+    )
+    return insert_vote, take_pick
 
 
 class _OverLimit(Exception):
@@ -551,32 +575,94 @@ def cast_vote(
     hashes = origin.hashes()
     _check_rate(rules, voter.pk, hashes, moment)
     day = vote_day(rules, moment)
-    vote_sql, picks_sql = _sql()
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        vote_id, used = _cast_pg(rules, voter.pk, candidate_id, category_id, day, moment, hashes)
+    else:
+        vote_id, used = _cast_two_statements(
+            rules, voter.pk, candidate_id, category_id, day, moment, hashes
+        )
+    return Cast(vote_id, candidate_id, day, used, rules.picks)
+
+
+def _already(rules: Rules) -> Conflict:
+    return Conflict(
+        _("您今天已经给这位候选人投过票了，明天再来吧。")
+        if rules.period == VotePeriod.DAY
+        else _("您已经给这位候选人投过票了。"),
+        code="already_voted",
+    )
+
+
+def _over_limit(rules: Rules) -> Conflict:
+    return Conflict(
+        _("这个类别您最多可以支持 %(n)s 位候选人。") % {"n": rules.picks},
+        code="pick_limit",
+        detail={"picks_allowed": rules.picks},
+    )
+
+
+def _cast_pg(
+    rules: Rules,
+    voter_id: int,
+    candidate_id: int,
+    category_id: int,
+    day: date,
+    moment: datetime,
+    hashes: tuple[str, str, str],
+) -> tuple[int, int]:
+    """PostgreSQL, outside any transaction: one statement is the whole vote (see ``_sql``)."""
+    one, undo = _sql("postgresql")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            one,
+            [
+                *(voter_id, category_id, day, voter_id, candidate_id, day, rules.picks),
+                *(rules.id, candidate_id, category_id, voter_id, day, moment, *hashes),
+            ],
+        )
+        used, vote_id = cursor.fetchone() or (None, None)
+        if vote_id is not None:
+            return int(vote_id), int(used or 0)
+        if used is not None:
+            # The same pair raced itself: its twin committed the vote first, and this request
+            # took a pick the conflict then left unused; give it back.
+            cursor.execute(undo, [voter_id, category_id, day])
+            raise _already(rules)
+        cursor.execute(
+            f"SELECT 1 FROM {_tables()[0]} WHERE voter_id = %s AND candidate_id = %s AND day = %s",  # noqa: S608
+            [voter_id, candidate_id, day],
+        )
+        raise _already(rules) if cursor.fetchone() else _over_limit(rules)
+
+
+def _cast_two_statements(
+    rules: Rules,
+    voter_id: int,
+    candidate_id: int,
+    category_id: int,
+    day: date,
+    moment: datetime,
+    hashes: tuple[str, str, str],
+) -> tuple[int, int]:
+    """SQLite (no data-modifying WITH), or inside a caller's transaction: vote, then pick;
+    an over-limit pick rolls the vote back."""
+    insert_vote, take_pick = _sql(connection.vendor if connection.vendor == "sqlite" else "other")
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                vote_sql,
-                [rules.id, candidate_id, category_id, voter.pk, day, moment, *hashes],
+                insert_vote,
+                [rules.id, candidate_id, category_id, voter_id, day, moment, *hashes],
             )
             row = cursor.fetchone()
             if row is None:
-                raise Conflict(
-                    _("您今天已经给这位候选人投过票了，明天再来吧。")
-                    if rules.period == VotePeriod.DAY
-                    else _("您已经给这位候选人投过票了。"),
-                    code="already_voted",
-                )
-            cursor.execute(picks_sql, [voter.pk, category_id, day, rules.picks])
+                raise _already(rules)
+            cursor.execute(take_pick, [voter_id, category_id, day, rules.picks])
             picks = cursor.fetchone()
             if picks is None:
                 raise _OverLimit
     except _OverLimit:
-        raise Conflict(
-            _("这个类别您最多可以支持 %(n)s 位候选人。") % {"n": rules.picks},
-            code="pick_limit",
-            detail={"picks_allowed": rules.picks},
-        ) from None
-    return Cast(int(row[0]), candidate_id, day, int(picks[0]), rules.picks)
+        raise _over_limit(rules) from None
+    return int(row[0]), int(picks[0])
 
 
 def my_votes_today(voter: Any, campaign: Campaign, now: datetime | None = None) -> set[int]:

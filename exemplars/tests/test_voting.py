@@ -240,3 +240,22 @@ def test_a_second_vote_racing_the_first_counts_once_and_the_other_gets_409(
     assert set(outcomes) - {"ok"} <= {"already_voted", "pick_limit"}
     assert Vote.objects.filter(campaign=campaign).count() == 1
     assert VoterPicks.objects.get(voter=citizen).picks == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_one_statement_vote_refuses_twice_and_over_the_limit_without_keeping_a_pick(
+    organiser: Any, citizen: Any
+) -> None:
+    """Outside a transaction PostgreSQL counts a vote in one statement; SQLite in two."""
+    campaign = new_campaign(organiser, picks_per_category=1)
+    first, second = to_voting(organiser, campaign, [("李好人", 0), ("王热心", 0)], citizen)
+    cast = services.cast_vote(citizen, campaign.pk, first.pk, origin())
+    assert (cast.picks_used, cast.picks_allowed) == (1, 1)
+    with pytest.raises(Conflict) as twice:
+        services.cast_vote(citizen, campaign.pk, first.pk, origin())
+    assert twice.value.code == "already_voted"
+    with pytest.raises(Conflict) as over:
+        services.cast_vote(citizen, campaign.pk, second.pk, origin())
+    assert over.value.code == "pick_limit"
+    assert Vote.objects.filter(campaign=campaign).count() == 1
+    assert VoterPicks.objects.get(voter=citizen).picks == 1
