@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data", nargs="?", default=str(_REPO.parent / "shared" / "data"))
     parser.add_argument(
         "--baseline-grid",
-        default="0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5,0.6",
+        default="0.02,0.05,0.1,0.15,0.2,0.3,0.4",
         help="thresholds tried for the baseline on split A",
     )
     parser.add_argument("--batch", type=int, default=256, help="items per engine call (speed)")
