@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit import views
+from audit import views, views_reports
 
 app_name = "audit"
 urlpatterns = [
@@ -8,4 +8,6 @@ urlpatterns = [
     path("entries/<int:seq>/", views.entry_detail, name="entry"),
     path("verify/", views.verify, name="verify"),
     path("access/", views.access_log, name="access_log"),
+    path("reports/", views_reports.export, name="reports"),
+    path("reports/verify/", views_reports.verify, name="report_verify"),
 ]

@@ -189,6 +189,16 @@ MINSHENG_WORKDAY_HOURS = tuple(
     for period in env_list("MINSHENG_WORKDAY_HOURS", ["09:00-12:00", "13:30-17:30"])
 )
 
+# --- audit ---------------------------------------------------------------------------------------
+# Days the audit trail (and the access log in it) is kept at the least: six months by law, more
+# if asked. The trail is append-only, so nothing purges it; any future archiving must keep this.
+AUDIT_RETENTION_DAYS = env_int("MINSHENG_AUDIT_RETENTION_DAYS", 183)
+if AUDIT_RETENTION_DAYS < 183:
+    raise ConfigError(
+        f"MINSHENG_AUDIT_RETENTION_DAYS={AUDIT_RETENTION_DAYS}: audit entries and logs must be "
+        "kept at least 183 days (six months); only a longer period may be set"
+    )
+
 # --- appeals -------------------------------------------------------------------------------------
 # Days after closing (or after the callback) in which the citizen may reopen an appeal.
 APPEAL_REOPEN_DAYS = env_int("MINSHENG_APPEAL_REOPEN_DAYS", 7)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import load_workbook
@@ -161,3 +165,66 @@ def test_an_unknown_person_or_unit_is_refused(db: Any) -> None:
         reports.resolve_scope("unit", "no-such-unit")
     with pytest.raises(ServiceError):
         reports.resolve_scope("object", "appeals.appeal")
+
+
+def test_an_auditor_downloads_a_report_from_the_workbench_and_checks_it_there(
+    story: dict[str, Any], client_for: Any
+) -> None:
+    client = client_for(story["auditor"])
+    response = client.post(
+        "/workbench/audit/reports/", {"kind": "actor", "value": "handler", "fmt": "xlsx"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="audit-report-actor')
+    data = response.content
+    page = client.post(
+        "/workbench/audit/reports/verify/",
+        {"file": SimpleUploadedFile("r.xlsx", data)},
+    )
+    assert page.status_code == 200
+    assert "核对通过" in page.content.decode()
+    seq = int(reports.read_report(data).rows[0]["seq"])
+    tampered = xlsx_edit(data, seq, "object_repr", "别的对象")
+    page = client.post(
+        "/workbench/audit/reports/verify/", {"file": SimpleUploadedFile("r.xlsx", tampered)}
+    )
+    html = page.content.decode()
+    assert f"#{seq}" in html and "object_repr" in html and "别的对象" in html
+
+
+def test_the_workbench_refuses_an_unknown_person_with_a_message(
+    story: dict[str, Any], client_for: Any
+) -> None:
+    response = client_for(story["auditor"]).post(
+        "/workbench/audit/reports/", {"kind": "actor", "value": "ghost", "fmt": "html"}
+    )
+    assert response.status_code == 400
+    assert "ghost" in response.content.decode()
+
+
+def test_a_handler_cannot_export_audit_reports(story: dict[str, Any], client_for: Any) -> None:
+    response = client_for(story["handler"]).post(
+        "/workbench/audit/reports/", {"kind": "actor", "value": "handler", "fmt": "xlsx"}
+    )
+    assert response.status_code == 403
+
+
+def _settings_with(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import minsheng.settings as s; print(s.AUDIT_RETENTION_DAYS)"],
+        env={**os.environ, "MINSHENG_ENV": "development", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_audit_retention_is_six_months_by_default_and_can_only_be_raised() -> None:
+    default = _settings_with({"MINSHENG_AUDIT_RETENTION_DAYS": ""})
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.strip() == "183"
+    longer = _settings_with({"MINSHENG_AUDIT_RETENTION_DAYS": "400"})
+    assert longer.stdout.strip() == "400"
+    shorter = _settings_with({"MINSHENG_AUDIT_RETENTION_DAYS": "30"})
+    assert shorter.returncode != 0
+    assert "ConfigError" in shorter.stderr and "at least 183 days" in shorter.stderr
