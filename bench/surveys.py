@@ -55,6 +55,7 @@ import os  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -223,6 +224,31 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _database_pids(dep: Deployment) -> list[int]:
+    """PostgreSQL backends serving the deployment's database (their title names it)."""
+    if dep.db != "postgresql":
+        return []
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {dep.pg_database} " in title:
+            found.append(int(entry.name))
+    return found
+
+
 def loadavg() -> str:
     return "/".join(f"{v:.2f}" for v in os.getloadavg())
 
@@ -235,6 +261,8 @@ class Intake:
     p50_ms: float
     p99_ms: float
     errors: dict[str, int]
+    web_cpu_ms: float  # CPU of the web servers per accepted response
+    db_cpu_ms: float  # CPU of the PostgreSQL backends per accepted response (0 on SQLite)
     replays: int
     bad_replays: int
     load_before: str
@@ -256,8 +284,22 @@ def load_run(
     jobs = [
         Job(c, clients, dep.ports, survey, structure, run_id, begin, end) for c in range(clients)
     ]
+    marks: dict[str, tuple[float, float]] = {}
+
+    def mark() -> None:
+        # CPU counters at the window's edges, read while the clients run.
+        for name, moment in (("start", start), ("end", end)):
+            time.sleep(max(0.0, moment - time.time()))
+            marks[name] = (
+                sum(_cpu_s(p) for p in dep.pids()),
+                sum(_cpu_s(p) for p in _database_pids(dep)),
+            )
+
+    marker = threading.Thread(target=mark)
+    marker.start()
     with ProcessPoolExecutor(clients, mp_context=get_context("fork")) as pool:
         outcomes = list(pool.map(run_client, jobs))
+    marker.join()
     window = [r for o in outcomes for r in o.requests if start <= r[0] < end]
     ok = [r for r in window if r[2] == 201]
     latencies = [r[1] * 1000 for r in ok]
@@ -272,6 +314,8 @@ def load_run(
             p50_ms=percentile(latencies, 50),
             p99_ms=percentile(latencies, 99),
             errors=dict(errors),
+            web_cpu_ms=(marks["end"][0] - marks["start"][0]) * 1000 / max(1, len(ok)),
+            db_cpu_ms=(marks["end"][1] - marks["start"][1]) * 1000 / max(1, len(ok)),
             replays=sum(o.replays for o in outcomes),
             bad_replays=sum(o.bad_replays for o in outcomes),
             load_before=load_before,
@@ -525,7 +569,8 @@ def run_database(db: str, args: argparse.Namespace) -> dict[str, Any]:
         )
         print(
             f"[{db}] {args.clients} clients: {main.per_s:.0f}/s p50 {main.p50_ms:.1f} ms "
-            f"p99 {main.p99_ms:.1f} ms errors {main.errors}",
+            f"p99 {main.p99_ms:.1f} ms errors {main.errors}; CPU per response: web "
+            f"{main.web_cpu_ms:.1f} ms, database {main.db_cpu_ms:.1f} ms",
             file=sys.stderr,
         )
         check = verify(dep, survey, structure, base_out + main_out, run_ids)
@@ -572,9 +617,9 @@ def append_results(summary: dict[str, Any]) -> None:
         f"`bench/surveys.py {summary['argv']}`; load average at start {summary['load_start']} "
         "(the machine was shared with other work while this ran).",
         "",
-        "| database | clients | responses/s | p50 ms | p99 ms | errors | lost | duplicates | "
-        "retries replayed | tallies = count |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| database | clients | responses/s | p50 ms | p99 ms | errors | CPU ms/response web + db "
+        "| lost | duplicates | retries replayed | tallies = count |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in summary["runs"]:
         for label in ("intake_baseline", "intake"):
@@ -582,7 +627,8 @@ def append_results(summary: dict[str, Any]) -> None:
             c = run["check"]
             lines.append(
                 f"| {run['database']} | {f['clients']} | {f['per_s']:.0f} | {f['p50_ms']:.1f} | "
-                f"{f['p99_ms']:.1f} | {sum(f['errors'].values())} | {c['lost']} | "
+                f"{f['p99_ms']:.1f} | {sum(f['errors'].values())} | "
+                f"{f['web_cpu_ms']:.1f} + {f['db_cpu_ms']:.1f} | {c['lost']} | "
                 f"{c['duplicates']} | {f['replays'] - f['bad_replays']}/{f['replays']} | "
                 f"{c['tallies_equal_direct_count']} |"
             )

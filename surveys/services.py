@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
 import random
 from collections import Counter
@@ -948,6 +949,63 @@ def bump_tallies(q: Questionnaire, keys: list[tuple[int, str]], shard: int, by: 
         cursor.execute(sql, params)
 
 
+def _insert_in_one_statement(
+    response: Response, texts: list[tuple[Question, str]], keys: list[tuple[int, str]], shard: int
+) -> None:
+    """PostgreSQL: the response, its free-text answers and its tallies in one statement.
+
+    Data-modifying CTEs run to completion whether or not they are read, and a statement is
+    atomic, so outside a transaction this is one round trip and its own transaction (no BEGIN
+    and COMMIT round trips); a unique violation undoes all three parts.
+    """
+    q = response.questionnaire
+    params: list[Any] = [
+        q.pk,
+        response.respondent_id,
+        response.device,
+        json.dumps(response.answers, ensure_ascii=False, separators=(",", ":")),
+        response.submitted_at,
+        response.idem_scope,
+        response.idem_key,
+        response.idem_hash,
+    ]
+    parts = [
+        "WITH r AS (INSERT INTO surveys_response (questionnaire_id, respondent_id, device, "
+        "answers, submitted_at, idem_scope, idem_key, idem_hash) "
+        "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s) RETURNING id)"
+    ]
+    if texts:
+        rows = ", ".join(["(%s::bigint, %s::varchar)"] * len(texts))
+        parts.append(
+            f", a AS (INSERT INTO surveys_answer (response_id, question_id, text) "  # noqa: S608
+            f"SELECT r.id, v.q, v.t FROM r, (VALUES {rows}) AS v(q, t))"
+        )
+        for question, text in texts:
+            params += [question.pk, text]
+    tally_rows = ", ".join(["(%s, %s, %s, %s, 1)"] * len(keys))
+    parts.append(
+        ", t AS (INSERT INTO surveys_tally (questionnaire_id, question_id, key, shard, n) "  # noqa: S608
+        f"VALUES {tally_rows} ON CONFLICT (questionnaire_id, question_id, key, shard) "
+        "DO UPDATE SET n = surveys_tally.n + EXCLUDED.n) SELECT id FROM r"
+    )
+    for question_id, key in keys:
+        params += [q.pk, question_id, key, shard]
+    sql = "".join(parts)
+
+    def run() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        response.pk = response.id = int(row[0])
+
+    if connection.in_atomic_block:
+        # Inside a caller's transaction a failed statement must not abort it: a savepoint.
+        with transaction.atomic():
+            run()
+    else:
+        run()
+
+
 def _existing(q: Questionnaire, scope: str, key: str) -> Response | None:
     if not key:
         return None
@@ -988,25 +1046,29 @@ def submit(
         for question in structure.all_questions()
         if question.kind == Kind.TEXT and question.key in cleaned
     ]
+    response = Response(
+        questionnaire=q,
+        respondent=signed_in,
+        device="" if signed_in is not None else device,
+        answers=cleaned,
+        submitted_at=now or timezone.now(),
+        idem_scope=scope if key else "",
+        idem_key=key,
+        idem_hash=digest,
+    )
+    keys = tally_keys(structure, cleaned)
+    shard = random.randrange(TALLY_SHARDS)
     try:
-        with transaction.atomic():
-            response = Response.objects.create(
-                questionnaire=q,
-                respondent=signed_in,
-                device="" if signed_in is not None else device,
-                answers=cleaned,
-                submitted_at=now or timezone.now(),
-                idem_scope=scope if key else "",
-                idem_key=key,
-                idem_hash=digest,
-            )
-            if texts:
-                Answer.objects.bulk_create(
-                    [Answer(response=response, question=qu, text=t) for qu, t in texts]
-                )
-            bump_tallies(q, tally_keys(structure, cleaned), random.randrange(TALLY_SHARDS))
-            if signed_in is not None:
-                Draft.objects.filter(questionnaire=q, user=signed_in).delete()
+        if connection.vendor == "postgresql":
+            _insert_in_one_statement(response, texts, keys, shard)
+        else:
+            with transaction.atomic():
+                response.save(force_insert=True)
+                if texts:
+                    Answer.objects.bulk_create(
+                        [Answer(response=response, question=qu, text=t) for qu, t in texts]
+                    )
+                bump_tallies(q, keys, shard)
     except IntegrityError:
         earlier = _existing(q, scope, key)
         if earlier is not None:
