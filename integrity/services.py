@@ -348,5 +348,25 @@ def revealed_identity(actor: Any, report_id: int) -> SealedIdentity | None:
     return identity
 
 
-def events(report: Report) -> QuerySet[Event]:
-    return Event.objects.filter(report=report).select_related("actor")
+EVENT_LABELS: dict[str, str | Promise] = {
+    "submitted": _("收到举报"),
+    "refused": _("无权查看，已拒绝"),
+    "refused.reported_person": _("被举报人试图查看，已拒绝"),
+    "track.refused": _("查询编号或密码错误，已拒绝"),
+    "step.register": _("登记受理"),
+    "step.file": _("立案"),
+    "step.conclude": _("了结"),
+    "step.decide": _("处理结果"),
+    "step.feedback": _("反馈举报人"),
+    "unseal.requested": _("申请启封身份（第一次批准）"),
+    "unseal.approved": _("第二人批准，身份启封"),
+    "unseal.refused_same_auditor": _("同一人重复批准，已拒绝"),
+    "identity.viewed": _("查看举报人身份"),
+}
+
+
+def events(report: Report) -> list[Event]:
+    rows = list(Event.objects.filter(report=report).select_related("actor"))
+    for row in rows:
+        row.label = str(EVENT_LABELS.get(row.action, row.action))  # type: ignore[attr-defined]
+    return rows

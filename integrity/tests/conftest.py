@@ -22,8 +22,14 @@ def reported(org_tree: OrgTree) -> Any:
 
 @pytest.fixture
 def colleague(org_tree: OrgTree) -> Any:
-    """A colleague of the reported person in the same unit (here even an inspector there)."""
-    return _staff("colleague", "牛同事", Role.AUDITOR, org_tree.chengguan)
+    """A colleague of the reported person in the same unit."""
+    return _staff("colleague", "牛同事", Role.HANDLER, org_tree.chengguan)
+
+
+@pytest.fixture
+def unit_inspector(org_tree: OrgTree) -> Any:
+    """An inspector posted at the reported unit itself: a colleague too, so never shown it."""
+    return _staff("unit_inspector", "杨驻局纪检", Role.AUDITOR, org_tree.chengguan)
 
 
 @pytest.fixture

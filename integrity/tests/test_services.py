@@ -35,11 +35,16 @@ def test_a_named_report_without_a_phone_is_refused(org_tree: OrgTree) -> None:
 
 
 def test_only_an_inspector_above_the_reported_unit_sees_the_report(
-    report: tuple[Report, str], auditor: Any, colleague: Any, reported: Any, admin: Any
+    report: tuple[Report, str],
+    auditor: Any,
+    colleague: Any,
+    unit_inspector: Any,
+    reported: Any,
+    admin: Any,
 ) -> None:
     r, _secret = report
     assert list(services.visible_to(auditor)) == [r]
-    for other in (colleague, reported, admin):
+    for other in (colleague, unit_inspector, reported, admin):
         assert not services.visible_to(other).exists()
 
 
