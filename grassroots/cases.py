@@ -123,12 +123,20 @@ def may_edit(user: Any) -> bool:
 
 
 def candidates(user: Any) -> QuerySet[Appeal]:
-    """Closed appeals the editor can see that are not yet a case."""
-    return (
-        Appeal.objects.visible_to(user)
-        .filter(state=State.CLOSED, typical_case__isnull=True)
-        .select_related("category")
-    )
+    """Closed appeals not yet a case, of the units where ``user`` is an editor (an organiser sees
+    no appeal queue, so the editor's reach is their units, not ``visible_to``)."""
+    from org.roles import grants_of
+
+    qs = Appeal.objects.filter(state=State.CLOSED, typical_case__isnull=True)
+    if not getattr(user, "is_superuser", False):
+        paths = [g.unit_path for g in grants_of(user) if g.role in EDITOR_ROLES]
+        if not paths:
+            return qs.none()
+        reach = Q()
+        for path in paths:
+            reach |= Q(current_unit__path__startswith=path) | Q(intake_unit__path__startswith=path)
+        qs = qs.filter(reach)
+    return qs.select_related("category")
 
 
 def _invalid(field: str, message: str) -> ServiceError:

@@ -1,6 +1,22 @@
 """Staff pages in the workbench."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from grassroots import views_workbench as views
 
 app_name = "grassroots_wb"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("unvisited/", views.unvisited, name="unvisited"),
+    path("households/new/", views.household_new, name="household_new"),
+    path("visits/new/", views.visit_new, name="visit_new"),
+    path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
+    path("visits/<int:pk>/appeal/", views.visit_raise, name="visit_raise"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/from/<int:appeal_pk>/", views.case_draft, name="case_draft"),
+    path("cases/<int:pk>/", views.case_edit, name="case_edit"),
+    path("cases/<int:pk>/publish/", views.case_publish, name="case_publish"),
+    path("training/", views.my_training, name="training"),
+    path("training/behind/", views.training_behind, name="training_behind"),
+    path("training/courses/<int:course_pk>/enroll/", views.enroll, name="enroll"),
+]

@@ -1,0 +1,129 @@
+"""The pages: a cadre logs a visit and raises an appeal; outside the grid is a 403 with a message;
+coverage and unvisited lists; the case editor and the public library; training and certificates."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from appeals.models import Appeal, Channel
+from grassroots import cases, training
+from grassroots.models import Course, Household, HoursRequirement, Session, Visit
+
+pytestmark = pytest.mark.django_db
+WB = "/workbench/grassroots"
+
+
+def test_a_cadre_logs_a_visit_and_raises_an_appeal_from_the_pages(
+    cadre: Any, households: list[Household], client_for: Any
+) -> None:
+    client = client_for(cadre)
+    form = client.get(f"{WB}/visits/new/")
+    assert households[0].address in form.content.decode()
+    response = client.post(
+        f"{WB}/visits/new/",
+        {
+            "household": households[0].pk,
+            "visited_on": timezone.localdate().isoformat(),
+            "met": "李秀英本人",
+            "found": "楼道灯坏了两周，老人晚上下楼不便",
+            "needs": "尽快修灯",
+        },
+    )
+    visit = Visit.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"{WB}/visits/{visit.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "138****8001" in page and "13800138001" not in page
+    raised = client.post(f"{WB}/visits/{visit.pk}/appeal/", {"text": "楼道灯坏了两周"})
+    assert raised.status_code == 302
+    appeal = Appeal.objects.get()
+    assert appeal.channel == Channel.VISIT
+    assert appeal.code in client.get(raised["Location"]).content.decode()
+    again = client.post(f"{WB}/visits/{visit.pk}/appeal/", {"text": "再来一次"})
+    assert again.status_code == 409 and Appeal.objects.count() == 1
+
+
+def test_a_visit_outside_the_cadres_grid_answers_403_with_a_message(
+    cadre: Any, stranger_household: Household, client_for: Any
+) -> None:
+    response = client_for(cadre).post(
+        f"{WB}/visits/new/",
+        {
+            "household": stranger_household.pk,
+            "visited_on": timezone.localdate().isoformat(),
+            "met": "户主",
+            "found": "无",
+        },
+    )
+    assert response.status_code == 403
+    assert "不在您负责的网格内" in response.content.decode()
+    assert not Visit.objects.exists()
+
+
+def test_a_leader_sees_coverage_and_the_unvisited_households(
+    cadre: Any, leader: Any, households: list[Household], client_for: Any
+) -> None:
+    from grassroots import services
+
+    services.log_visit(cadre, households[0], met="本人", found="一切正常")
+    client = client_for(leader)
+    index = client.get(f"{WB}/?days=30").content.decode()
+    assert "东华社区第一网格" in index and "33%" in index
+    listing = client.get(f"{WB}/unvisited/?days=30").content.decode()
+    assert households[1].address in listing and households[0].address not in listing
+    assert "13800138002" not in listing
+
+
+def test_an_editor_drafts_and_publishes_a_case_that_the_public_can_find(
+    organiser: Any, closed_appeal: Appeal, client_for: Any, client: Any
+) -> None:
+    editor = client_for(organiser)
+    assert closed_appeal.code in editor.get(f"{WB}/cases/").content.decode()
+    drafted = editor.post(f"{WB}/cases/from/{closed_appeal.pk}/")
+    assert drafted.status_code == 302
+    refused = editor.post(drafted["Location"].rstrip("/") + "/publish/")
+    assert refused.status_code == 422 and "经验启示" in refused.content.decode()
+    case = closed_appeal.typical_case
+    cases.edit(
+        organiser,
+        case,
+        title="菜市场门口占道经营的疏导",
+        problem=case.problem,
+        handling=case.handling,
+        lesson="疏堵结合，设置限时疏导点。",
+    )
+    published = editor.post(f"{WB}/cases/{case.pk}/publish/")
+    assert published.status_code == 302
+    found = client.get("/grassroots/cases/?q=疏导点").content.decode()
+    assert "菜市场门口占道经营的疏导" in found
+    detail = client.get(f"/grassroots/cases/{case.pk}/").content.decode()
+    assert "13900139000" not in detail and "张三" not in detail
+
+
+def test_a_draft_case_is_not_public(organiser: Any, closed_appeal: Appeal, client: Any) -> None:
+    case = cases.draft_from(organiser, closed_appeal)
+    assert client.get(f"/grassroots/cases/{case.pk}/").status_code == 404
+
+
+def test_training_hours_reminders_and_a_verifiable_certificate(
+    cadre: Any, organiser: Any, client_for: Any, client: Any
+) -> None:
+    training.set_requirement(organiser, "cadre", Decimal("4"))
+    course = Course.objects.create(title="群众工作方法", pass_score=60)
+    session = Session.objects.create(
+        course=course, title="第一讲", starts_at=timezone.now(), hours=Decimal("3")
+    )
+    assert client_for(cadre).post(f"{WB}/training/courses/{course.pk}/enroll/").status_code == 302
+    assert [r.user for r in training.behind()] == [cadre]
+    training.record_attendance(organiser, session, cadre)
+    enrollment = training.record_score(organiser, course.enrollments.get(), 85)
+    assert enrollment.certificate_code
+    record = training.record_of(cadre)
+    assert (record.earned, record.shortfall) == (Decimal("3"), Decimal("1"))
+    assert training.send_reminders() == 1
+    page = client.get(f"/grassroots/certificates/{enrollment.certificate_code}/").content.decode()
+    assert "群众工作方法" in page and "吴网格" in page
+    assert HoursRequirement.objects.get(role="cadre").hours == Decimal("4")

@@ -1,0 +1,319 @@
+"""Staff pages: visits from a phone (cadres), coverage (leaders), the case editor, training.
+
+Each POST calls one service; a refusal is shown on the page with the service's message and status
+(403 for a household outside the cadre's grids, 409/422 otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from appeals.models import Appeal
+from grassroots import cases, services, training
+from grassroots.forms import CaseForm, HouseholdForm, RaiseAppealForm, VisitForm
+from grassroots.models import Household, TypicalCase, Visit
+from minsheng.errors import ServiceError
+from org.roles import Role, role_required
+from vault.services import display
+
+visitors = role_required(Role.CADRE, Role.LEADER, Role.ADMIN)
+editors = role_required(*cases.EDITOR_ROLES)
+DEFAULT_DAYS = 30
+
+
+def _days(request: HttpRequest) -> int:
+    try:
+        days = int(request.GET.get("days", DEFAULT_DAYS))
+    except ValueError:
+        return DEFAULT_DAYS
+    return min(max(days, 1), 366)
+
+
+def _row(user: Any, household: Household) -> dict[str, Any]:
+    # The head's phone and ID are shown masked; seeing them whole is a logged vault reveal.
+    return {
+        "household": household,
+        "phone": display(user, household.head_phone),
+        "id_number": display(user, household.head_id_number, "id"),
+    }
+
+
+@visitors
+def index(request: HttpRequest) -> HttpResponse:
+    days = _days(request)
+    mine = services.grids_of(request.user)
+    overseen = services.overseen_grids(request.user)
+    from accounts.models import User
+
+    cadres = User.objects.filter(grids__in=overseen).distinct().order_by("username")
+    recent = (
+        Visit.objects.filter(cadre_id=request.user.pk)
+        .select_related("household__grid", "appeal")
+        .order_by("-visited_on", "-pk")[:10]
+    )
+    return render(
+        request,
+        "grassroots/wb/index.html",
+        {
+            "days": days,
+            "mine": services.coverage_by_grid(mine, days),
+            "grids": services.coverage_by_grid(overseen, days) if overseen != mine else [],
+            "cadres": services.coverage_by_cadre(cadres, days),
+            "recent": recent,
+            "unvisited_count": services.unvisited(overseen, days).count(),
+        },
+    )
+
+
+@visitors
+def unvisited(request: HttpRequest) -> HttpResponse:
+    days = _days(request)
+    rows = [
+        _row(request.user, h)
+        for h in services.unvisited(services.overseen_grids(request.user), days)
+    ]
+    return render(request, "grassroots/wb/unvisited.html", {"days": days, "rows": rows})
+
+
+@visitors
+def household_new(request: HttpRequest) -> HttpResponse:
+    grids = services.overseen_grids(request.user)
+    form = HouseholdForm(request.POST or None, grids=grids)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            household = services.add_household(request.user, request=request, **form.cleaned_data)
+        except ServiceError as exc:
+            form.add_error(None, str(exc.message))
+            status = exc.status
+        else:
+            messages.success(request, _("已登记住户 %(h)s") % {"h": household.address})
+            return redirect("grassroots_wb:visit_new")
+    return render(request, "grassroots/wb/household_form.html", {"form": form}, status=status)
+
+
+@visitors
+def visit_new(request: HttpRequest) -> HttpResponse:
+    households = list(
+        Household.objects.filter(grid__in=services.grids_of(request.user), active=True)
+        .select_related("grid")
+        .order_by("grid__code", "address")
+    )
+    initial: dict[str, Any] = {}
+    follow: Visit | None = None
+    if request.GET.get("follow_up_of", "").isdigit():
+        follow = Visit.objects.filter(
+            pk=int(request.GET["follow_up_of"]), cadre_id=request.user.pk
+        ).first()
+        if follow is not None:
+            initial = {"household": follow.household_id, "follow_up_of": follow.pk}
+    elif request.GET.get("household", "").isdigit():
+        initial = {"household": int(request.GET["household"])}
+    form = VisitForm(request.POST or None, households=households, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        household = Household.objects.filter(pk=data["household"]).select_related("grid").first()
+        previous = None
+        if data.get("follow_up_of"):
+            previous = Visit.objects.filter(pk=data["follow_up_of"]).first()
+        if household is None:
+            form.add_error("household", _("没有这户，请重新选择"))
+            status = 422
+        else:
+            try:
+                visit = services.log_visit(
+                    request.user,
+                    household,
+                    met=data["met"],
+                    found=data["found"],
+                    needs=data["needs"],
+                    visited_on=data["visited_on"],
+                    follow_up_of=previous,
+                    organisation=data["organisation"],
+                    request=request,
+                )
+            except ServiceError as exc:
+                form.add_error(None, str(exc.message))
+                status = exc.status
+            else:
+                messages.success(request, _("走访已记录"))
+                return redirect("grassroots_wb:visit_detail", pk=visit.pk)
+    elif request.method == "POST":
+        status = 422
+    return render(
+        request,
+        "grassroots/wb/visit_form.html",
+        {"form": form, "follow": follow, "has_households": bool(households)},
+        status=status,
+    )
+
+
+def _own_visit(request: HttpRequest, pk: int) -> Visit:
+    visit = get_object_or_404(
+        Visit.objects.select_related("household__grid", "appeal", "follow_up_of", "organisation"),
+        pk=pk,
+    )
+    if visit.cadre_id != request.user.pk and visit.household.grid not in services.overseen_grids(
+        request.user
+    ):
+        raise Http404
+    return visit
+
+
+@visitors
+def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = _own_visit(request, pk)
+    text = "\n".join(p for p in (visit.found, visit.needs) if p)
+    form = RaiseAppealForm(initial={"text": text})
+    return render(
+        request,
+        "grassroots/wb/visit_detail.html",
+        {
+            "visit": visit,
+            "row": _row(request.user, visit.household),
+            "form": form,
+            "follow_ups": visit.follow_ups.order_by("visited_on", "pk"),
+            "mine": visit.cadre_id == request.user.pk,
+        },
+    )
+
+
+@visitors
+@require_POST
+def visit_raise(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = _own_visit(request, pk)
+    form = RaiseAppealForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            appeal = services.raise_appeal(
+                request.user,
+                visit,
+                text=form.cleaned_data["text"],
+                category=form.cleaned_data["category"],
+                request=request,
+            )
+        except ServiceError as exc:
+            form.add_error(None, str(exc.message))
+            status = exc.status
+        else:
+            messages.success(
+                request, _("已转为诉求 %(code)s，进入受理派单流程") % {"code": appeal.code}
+            )
+            return redirect("grassroots_wb:visit_detail", pk=visit.pk)
+    return render(
+        request,
+        "grassroots/wb/visit_detail.html",
+        {
+            "visit": visit,
+            "row": _row(request.user, visit.household),
+            "form": form,
+            "follow_ups": visit.follow_ups.order_by("visited_on", "pk"),
+            "mine": visit.cadre_id == request.user.pk,
+        },
+        status=status,
+    )
+
+
+# --- typical cases -------------------------------------------------------------------------------
+@editors
+def case_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "grassroots/wb/case_list.html",
+        {
+            "cases": TypicalCase.objects.select_related("appeal", "category").order_by("-pk")[:100],
+            "candidates": cases.candidates(request.user).order_by("-closed_at")[:50],
+        },
+    )
+
+
+@editors
+@require_POST
+def case_draft(request: HttpRequest, appeal_pk: int) -> HttpResponse:
+    appeal = get_object_or_404(cases.candidates(request.user), pk=appeal_pk)
+    try:
+        case = cases.draft_from(request.user, appeal, request=request)
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("grassroots_wb:case_list")
+    return redirect("grassroots_wb:case_edit", pk=case.pk)
+
+
+@editors
+def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(TypicalCase.objects.select_related("appeal"), pk=pk)
+    form = CaseForm(request.POST or None, instance=case)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            fresh = TypicalCase.objects.get(pk=case.pk)
+            try:
+                cases.edit(request.user, fresh, request=request, **data)
+            except ServiceError as exc:
+                form.add_error(None, str(exc.message))
+                status = exc.status
+            else:
+                messages.success(request, _("已保存（个人信息已按规则脱敏）"))
+                return redirect("grassroots_wb:case_edit", pk=case.pk)
+        else:
+            status = 422
+    return render(
+        request, "grassroots/wb/case_edit.html", {"case": case, "form": form}, status=status
+    )
+
+
+@editors
+@require_POST
+def case_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(TypicalCase.objects.select_related("appeal"), pk=pk)
+    try:
+        cases.publish(request.user, case, request=request)
+    except ServiceError as exc:
+        return render(
+            request,
+            "grassroots/wb/case_edit.html",
+            {"case": case, "form": CaseForm(instance=case), "publish_error": exc.message},
+            status=exc.status,
+        )
+    messages.success(request, _("案例已发布"))
+    return redirect("grassroots:case_detail", pk=case.pk)
+
+
+# --- training ------------------------------------------------------------------------------------
+@role_required(*training.TRAINEE_ROLES)
+def my_training(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "grassroots/wb/training.html",
+        {
+            "record": training.record_of(request.user),
+            "suggestion": training.suggestion_for(request.user),
+        },
+    )
+
+
+@role_required(Role.ORGANISER, Role.LEADER, Role.ADMIN)
+def training_behind(request: HttpRequest) -> HttpResponse:
+    return render(request, "grassroots/wb/training_behind.html", {"rows": training.behind()})
+
+
+@role_required(*training.TRAINEE_ROLES)
+@require_POST
+def enroll(request: HttpRequest, course_pk: int) -> HttpResponse:
+    course = get_object_or_404(training.Course, pk=course_pk)
+    try:
+        training.enroll(request.user, course, request=request)
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("已报名《%(c)s》") % {"c": course.title})
+    return redirect("grassroots_wb:training")
