@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit import views, views_reports
+from audit import accountability, views, views_reports
 
 app_name = "audit"
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("access/", views.access_log, name="access_log"),
     path("reports/", views_reports.export, name="reports"),
     path("reports/verify/", views_reports.verify, name="report_verify"),
+    path("accountability/", accountability.overview, name="accountability"),
+    path("accountability/records/", accountability.records_view, name="accountability_records"),
 ]
