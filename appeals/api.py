@@ -23,6 +23,7 @@ from accounts.api_auth import session_auth, token_auth, token_or_session
 from appeals import services
 from appeals.models import TEXT_LIMIT, TITLE_LIMIT, Appeal, Channel, IdempotencyKey, State
 from minsheng.errors import Conflict, NotFound, ServiceError
+from org.api import UnitRef
 from org.models import Grid, Unit
 from org.roles import Role, require_role
 from vault.services import display
@@ -86,11 +87,6 @@ class IntakeOut(Schema):
     created: dt.datetime
 
 
-class UnitRef(Schema):
-    id: int
-    code: str
-    name: str
-
 
 class EventOut(Schema):
     action: str
@@ -153,7 +149,7 @@ class AppealRow(Schema):
     deadlines: Deadlines
 
 
-class ReviewOut(Schema):
+class CaseReviewOut(Schema):
     kind: str = Field(..., description="recheck 复查 / review 复核")
     requested_at: dt.datetime
     due: dt.datetime | None
@@ -176,7 +172,7 @@ class AppealOut(AppealRow):
     grid: str | None
     supports: int
     photos: list[int] = Field(..., description="照片编号，见 /api/appeals/{id}/photos/{photo_id}")
-    reviews: list[ReviewOut]
+    reviews: list[CaseReviewOut]
     reopen_count: int
     allowed_actions: list[str]
     events: list[EventOut]

@@ -306,11 +306,11 @@ def get_draw(request: HttpRequest, hearing_id: int = ID) -> dict[str, Any]:
 
 
 # --- opinion maps ---------------------------------------------------------------------------------
-class VoteIn(Schema):
+class MapVoteIn(Schema):
     value: Literal["agree", "disagree", "pass"]
 
 
-class VoteOut(Schema):
+class MapVoteOut(Schema):
     statement: int
     value: int
 
@@ -320,11 +320,11 @@ class VoteOut(Schema):
     auth=anyone,
     openapi_extra=OPTIONAL_AUTH,
     url_name="consult_vote",
-    response={200: VoteOut, **ERRORS},
+    response={200: MapVoteOut, **ERRORS},
     summary="投票 / vote on a statement",
 )
 def post_vote(
-    request: HttpRequest, payload: VoteIn, map_id: int = ID, statement_id: int = ID
+    request: HttpRequest, payload: MapVoteIn, map_id: int = ID, statement_id: int = ID
 ) -> dict[str, Any]:
     statement = get_object_or_404(
         MapStatement.objects.select_related("map"),
