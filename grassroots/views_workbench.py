@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from appeals.models import Appeal
 from grassroots import cases, services, training
 from grassroots.forms import CaseForm, HouseholdForm, RaiseAppealForm, VisitForm
 from grassroots.models import Household, TypicalCase, Visit

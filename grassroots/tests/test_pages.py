@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from appeals.models import Appeal, Channel
 from grassroots import cases, training
-from grassroots.models import Course, Household, HoursRequirement, Session, Visit
+from grassroots.models import Course, HoursRequirement, Household, Session, TypicalCase, Visit
 
 pytestmark = pytest.mark.django_db
 WB = "/workbench/grassroots"
@@ -86,7 +86,7 @@ def test_an_editor_drafts_and_publishes_a_case_that_the_public_can_find(
     assert drafted.status_code == 302
     refused = editor.post(drafted["Location"].rstrip("/") + "/publish/")
     assert refused.status_code == 422 and "经验启示" in refused.content.decode()
-    case = closed_appeal.typical_case
+    case = TypicalCase.objects.get(appeal=closed_appeal)
     cases.edit(
         organiser,
         case,
