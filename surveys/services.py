@@ -691,10 +691,9 @@ def new_version(actor: Any, q: Questionnaire) -> Questionnaire:
 # --- answering -------------------------------------------------------------------------------------
 def _clean_one(question: Question, value: Any, number: int) -> Any:
     """The stored form of one answer, or None when it is empty. Raises 422 naming the question."""
-    name = label_of(question, number)
 
     def bad(message: str) -> ServiceError:
-        return invalid(f"{name}：{message}", question=question.pk)
+        return invalid(f"{label_of(question, number)}：{message}", question=question.pk)
 
     if value is None or value == "" or value == [] or value == {}:
         return None
@@ -969,28 +968,29 @@ def _insert_in_one_statement(
         response.idem_key,
         response.idem_hash,
     ]
-    parts = [
+    # Arrays rather than one VALUES row per item keep the statement's text the same for every
+    # response, so the driver converts it once and PostgreSQL sees one statement shape.
+    params += [
+        [question.pk for question, _text in texts],
+        [text for _question, text in texts],
+        q.pk,
+        shard,
+        [question_id for question_id, _key in keys],
+        [key for _question_id, key in keys],
+    ]
+    sql = (
         "WITH r AS (INSERT INTO surveys_response (questionnaire_id, respondent_id, device, "
         "answers, submitted_at, idem_scope, idem_key, idem_hash) "
-        "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s) RETURNING id)"
-    ]
-    if texts:
-        rows = ", ".join(["(%s::bigint, %s::varchar)"] * len(texts))
-        parts.append(
-            f", a AS (INSERT INTO surveys_answer (response_id, question_id, text) "  # noqa: S608
-            f"SELECT r.id, v.q, v.t FROM r, (VALUES {rows}) AS v(q, t))"
-        )
-        for question, text in texts:
-            params += [question.pk, text]
-    tally_rows = ", ".join(["(%s, %s, %s, %s, 1)"] * len(keys))
-    parts.append(
-        ", t AS (INSERT INTO surveys_tally (questionnaire_id, question_id, key, shard, n) "  # noqa: S608
-        f"VALUES {tally_rows} ON CONFLICT (questionnaire_id, question_id, key, shard) "
-        "DO UPDATE SET n = surveys_tally.n + EXCLUDED.n) SELECT id FROM r"
+        "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s) RETURNING id), "
+        "a AS (INSERT INTO surveys_answer (response_id, question_id, text) "
+        "SELECT r.id, v.q, v.t FROM r, unnest(%s::bigint[], %s::text[]) AS v(q, t)), "
+        "t AS (INSERT INTO surveys_tally (questionnaire_id, question_id, key, shard, n) "
+        "SELECT %s, v.q, v.k, %s, 1 "
+        "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS v(q, k, i) ORDER BY v.i "
+        "ON CONFLICT (questionnaire_id, question_id, key, shard) "
+        "DO UPDATE SET n = surveys_tally.n + EXCLUDED.n) "
+        "SELECT id FROM r"
     )
-    for question_id, key in keys:
-        params += [q.pk, question_id, key, shard]
-    sql = "".join(parts)
 
     def run() -> None:
         with connection.cursor() as cursor:
