@@ -15,6 +15,10 @@ from org.models import Category, Grid
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        # <input type="date"> only takes ISO dates, whatever the active locale's format.
+        super().__init__(attrs, format="%Y-%m-%d")
+
 
 class VisitForm(forms.Form):
     # A plain id rather than a choice of "my" households: a household outside the cadre's grid

@@ -1,0 +1,96 @@
+"""进百姓门 on a phone, in a real Chromium: a grid worker opens the visit form at 390×844, logs a
+visit to a household of their grid, turns what they found into an appeal in one tap, and records
+a follow-up; a household of another grid is refused with a message. Screenshots at every step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from appeals.models import Appeal, Channel
+from grassroots.models import Household, Visit
+from org import services as org
+from tests.browser.conftest import PHONE, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _tasks_inline() -> Iterator[None]:
+    from minsheng.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_a_cadre_logs_a_visit_on_a_phone_and_turns_the_problem_into_an_appeal(
+    open_tab: Any, cadre: Any, org_tree: Any, category_tree: Any
+) -> None:
+    home = Household.objects.create(
+        grid=org_tree.grid, address="3栋201", head_name="李秀英", head_phone="13800138001"
+    )
+    other_grid, _ = org.upsert_grid(
+        None, "test-grid-2", name="东华社区第二网格", community=org_tree.community
+    )
+    stranger = Household.objects.create(grid=other_grid, address="9栋101", head_name="孙美兰")
+
+    tab = open_tab(PHONE)
+    tab.sign_in_as(cadre)
+    page = tab.page
+    tab.goto("/workbench/grassroots/")
+    expect(page.get_by_role("heading", name="走访工作")).to_be_visible()
+    screenshot(page, "grassroots-01-cadre-home")
+
+    page.get_by_role("link", name="记录走访").click()
+    page.get_by_label("住户").select_option(label=f"东华社区第一网格 · {home.address}")
+    page.get_by_label("见到的人").fill("李秀英本人")
+    page.get_by_label("了解到的情况").fill("楼道灯坏了两周，老人晚上下楼看不清台阶。")
+    page.get_by_label("群众需求").fill("尽快修好楼道灯")
+    screenshot(page, "grassroots-02-visit-form")
+    page.get_by_role("button", name="保存走访记录").click()
+    expect(page.locator(".messages")).to_contain_text("走访已记录")
+    # The head's phone is shown masked on the cadre's phone.
+    expect(page.locator("dl.facts")).to_contain_text("138****8001")
+    screenshot(page, "grassroots-03-visit-saved")
+
+    page.get_by_label("分类").select_option(label=category_tree.city_management.name)
+    page.get_by_role("button", name="一键转为诉求").click()
+    expect(page.locator(".messages")).to_contain_text("已转为诉求")
+    appeal = Appeal.objects.get()
+    assert appeal.channel == Channel.VISIT
+    assert Visit.objects.get().appeal_id == appeal.pk
+    expect(page.locator("#raised")).to_contain_text(appeal.code)
+    screenshot(page, "grassroots-04-appeal-raised")
+
+    page.get_by_role("link", name="记录回访").click()
+    expect(page.get_by_role("heading", name="记录回访")).to_be_visible()
+    page.get_by_label("见到的人").fill("李秀英本人")
+    page.get_by_label("了解到的情况").fill("灯已修好，老人满意。")
+    page.get_by_role("button", name="保存走访记录").click()
+    expect(page.locator(".messages")).to_contain_text("走访已记录")
+    screenshot(page, "grassroots-05-follow-up")
+    assert Visit.objects.filter(follow_up_of__isnull=False).count() == 1
+
+    # A household of another grid (reached by its id, as from a stale link) is refused.
+    page.goto(f"{tab.base_url}/workbench/grassroots/visits/new/?household={stranger.pk}")
+    page.evaluate(
+        "id => { const s = document.getElementById('id_household');"
+        " s.add(new Option('x', id)); s.value = id; }",
+        str(stranger.pk),
+    )
+    page.get_by_label("见到的人").fill("户主")
+    page.get_by_label("了解到的情况").fill("无")
+    page.get_by_role("button", name="保存走访记录").click()
+    expect(page.locator(".form-errors")).to_contain_text("不在您负责的网格内")
+    screenshot(page, "grassroots-06-outside-grid-refused")
+    assert Visit.objects.filter(household=stranger).count() == 0
+    assert Visit.objects.filter(visited_on=timezone.localdate()).count() == 2
+    # The refusal itself is a 403 answer, which the browser logs; nothing else may be.
+    others = [p for p in tab.console.problems if "status of 403" not in p]
+    assert others == [], "\n".join(others)
