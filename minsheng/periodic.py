@@ -33,6 +33,7 @@ JOBS: tuple[Job, ...] = (
     Job("appeals.sweep_deadlines", 300, "deadline warnings, overdue flags and escalation"),
     Job("kpi.rollup", 300, "KPI counters from the appeals' new events"),
     Job("opinion.sweep_tasks", 300, "overdue flags on 舆情 response tasks"),
+    Job("exemplars.detect", 300, "anti-刷票 detection over the campaigns that are voting"),
 )
 
 

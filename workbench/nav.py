@@ -64,6 +64,12 @@ ENTRIES: tuple[Entry, ...] = (
         frozenset({Role.ORGANISER, Role.ADMIN}),
     ),
     Entry(
+        "/workbench/exemplars/",
+        _("典型选树"),
+        _("评选活动、提名审核、公示异议、刷票预警与作废"),
+        frozenset({Role.ORGANISER, Role.AUDITOR, Role.ADMIN}),
+    ),
+    Entry(
         "/workbench/audit/",
         _("审计记录"),
         _("防篡改的操作记录与个人信息查阅记录"),

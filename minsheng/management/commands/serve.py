@@ -54,7 +54,7 @@ class Command(BaseCommand):
 
         if periodic.start() is not None:
             self.stdout.write(
-                "periodic jobs (deadline sweep, KPI rollup, 舆情 task sweep) run in this process"
+                "periodic jobs (deadline sweep, KPI rollup, 舆情 tasks, vote checks) run in this process"
             )
         if sources_scheduler.start() is not None:
             self.stdout.write("舆情 sources are polled in this process (MINSHENG_SOURCES_POLL)")
