@@ -122,3 +122,15 @@ def test_an_organiser_edits_through_the_workbench_and_a_handler_is_refused(
     assert power.version == 2 and power.name.startswith("对占道经营、店外经营")
     assert client_for(handler).get(f"/workbench/powers/items/{power.pk}/edit/").status_code == 403
     assert client_for(handler).get("/workbench/powers/").status_code == 403
+
+
+def test_demo_lists_load_once(org_tree: Any) -> None:
+    from org.models import Unit
+    from powers import demo_data
+
+    org_services.create_unit(
+        None, code="sfs-cgj", name="示范市城市管理综合执法局", kind=Unit.Kind.GOVERNMENT
+    )
+    assert demo_data.load() > 0
+    assert Power.objects.filter(unit__code="sfs-cgj").count() == 3
+    assert demo_data.load() == 0
