@@ -197,10 +197,17 @@ class Suggestion:
     courses: list[Course]
 
 
+# The steps by which a person owns the outcome of an appeal; registering or dispatching it does not.
+HANDLING_ACTIONS = ("sign", "handle", "reply")
+
+
 def _appeals_of(user: Any) -> Any:
-    """Appeals this person worked on (any event they acted in, or handled by their unit)."""
-    acted = AppealEvent.objects.filter(actor=user).values("appeal_id")
-    return Appeal.objects.filter(pk__in=acted)
+    """Appeals this person handled (signed for, handled, replied) or raised from their visits."""
+    from grassroots.models import Visit
+
+    acted = AppealEvent.objects.filter(actor=user, action__in=HANDLING_ACTIONS).values("appeal_id")
+    raised = Visit.objects.filter(cadre=user).exclude(appeal=None).values("appeal_id")
+    return Appeal.objects.filter(Q(pk__in=acted) | Q(pk__in=raised))
 
 
 def suggestion_for(user: Any, limit: int = 3) -> Suggestion:
