@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -52,6 +52,7 @@ METRICS: dict[str, Any] = {
     "replies": _("答复"),
     "callbacks": _("回访"),
     "last_hour": _("临期一小时内答复"),
+    "substantiated": _("查实的举报"),
 }
 LAST_HOUR = dt.timedelta(hours=1)
 
@@ -174,6 +175,34 @@ def collect(start: dt.datetime, end: dt.datetime) -> list[Record]:
         if rating == Rating.UNSATISFIED:
             out.append(Record("unsatisfied", appeal_id, at, unit_id, author_id))
     return out
+
+
+def collect_substantiated(user: Any, start: dt.datetime, end: dt.datetime) -> list[Record]:
+    """Misconduct reports decided after 立案 (处理结果) in the period, for inspectors only.
+
+    Only the reports ``integrity.services.visible_to`` lets this inspector see (never their own
+    unit's, never about themselves); for anybody else nothing, so no page tells a unit or a
+    leader that reports about it exist. ``appeal_id`` holds the report's id here.
+    """
+    from integrity import services as integrity
+
+    if not integrity.is_inspector(user):
+        return []
+    from integrity.models import Event
+
+    rows = Event.objects.filter(
+        action="step.decide",
+        created_at__gte=start,
+        created_at__lt=end,
+        report__in=integrity.visible_to(user),
+    ).values_list("report_id", "created_at", "report__target_unit_id", "report__target_person_id")
+    return [
+        Record("substantiated", pk, at, unit_id, person_id) for pk, at, unit_id, person_id in rows
+    ]
+
+
+def records_for(user: Any, start: dt.datetime, end: dt.datetime) -> list[Record]:
+    return collect(start, end) + collect_substantiated(user, start, end)
 
 
 def scope_units(user: Any) -> list[Unit] | None:
@@ -303,8 +332,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "audit/accountability.html", {"form": form}, status=400)
     data = form.cleaned_data
-    records = collect(*period_bounds(data["since"], data["until"]))
+    records = records_for(request.user, *period_bounds(data["since"], data["until"]))
     result = table(records, data["by"], scope_units(request.user))
+    shown = SHOWN + (("substantiated",) if _inspects(request.user) else ())
     base = {"since": data["since"].isoformat(), "until": data["until"].isoformat()}
     rows = [
         {
@@ -314,7 +344,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                     row.counts[m],
                     urlencode({**base, "metric": m, data["by"]: row.key}),
                 )
-                for m in SHOWN
+                for m in shown
             ],
         }
         for row in result.rows
@@ -326,7 +356,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "form": form,
             "table": result,
             "rows": rows,
-            "headers": [METRICS[m] for m in SHOWN],
+            "headers": [METRICS[m] for m in shown],
             "by": data["by"],
         },
     )
@@ -338,6 +368,8 @@ def records_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "audit/accountability_records.html", {"form": form}, status=400)
     data = form.cleaned_data
+    if data["metric"] == "substantiated":
+        return _substantiated_records(request, form)
     records = collect(*period_bounds(data["since"], data["until"]))
     pairs = drill(
         records,
@@ -350,4 +382,30 @@ def records_view(request: HttpRequest) -> HttpResponse:
         request,
         "audit/accountability_records.html",
         {"form": form, "pairs": pairs, "metric": METRICS[data["metric"]], "data": data},
+    )
+
+
+def _inspects(user: Any) -> bool:
+    from integrity.services import is_inspector
+
+    return is_inspector(user)
+
+
+def _substantiated_records(request: HttpRequest, form: DrillForm) -> HttpResponse:
+    """The decided reports behind the inspectors' column; 404 for anybody else, as integrity's
+    own pages answer."""
+    if not _inspects(request.user):
+        raise Http404
+    data = form.cleaned_data
+    records = collect_substantiated(request.user, *period_bounds(data["since"], data["until"]))
+    chosen = [
+        r
+        for r in records
+        if (data.get("unit") is None or r.unit_id == data["unit"])
+        and (data.get("handler") is None or r.handler_id == data["handler"])
+    ]
+    return render(
+        request,
+        "audit/accountability_reports.html",
+        {"records": sorted(chosen, key=lambda r: r.at, reverse=True), "data": data},
     )

@@ -182,3 +182,39 @@ def test_a_period_ending_before_it_starts_is_refused(auditor: Any, client_for: A
     )
     assert page.status_code == 400
     assert "截止日期不能早于起始日期" in page.content.decode()
+
+
+@pytest.fixture
+def decided_report(org_tree: Any, auditor: Any, handler: Any) -> Any:
+    """A misconduct report about the 城管 handler, filed and decided by the city's inspector."""
+    from integrity import services as integrity
+    from integrity.models import Kind
+
+    report, _secret = integrity.submit(
+        None,
+        integrity.Submission(
+            kind=Kind.CORRUPTION,
+            target_unit_id=org_tree.chengguan.pk,
+            target_person_id=handler.pk,
+            target_name="王城管",
+            content="收受摊贩财物",
+        ),
+    )
+    integrity.take_step(auditor, report.pk, "register")
+    integrity.take_step(auditor, report.pk, "file", "初核属实")
+    integrity.take_step(auditor, report.pk, "decide", "给予警告处分")
+    return report
+
+
+def test_substantiated_reports_are_counted_for_inspectors_and_hidden_from_leaders(
+    decided_report: Any, auditor: Any, leader: Any, org_tree: Any, client_for: Any
+) -> None:
+    html = client_for(auditor).get("/workbench/audit/accountability/?by=unit").content.decode()
+    assert "查实的举报" in html
+    query = f"metric=substantiated&unit={org_tree.chengguan.pk}"
+    listing = client_for(auditor).get(f"/workbench/audit/accountability/records/?{query}")
+    assert f"/workbench/integrity/{decided_report.pk}/" in listing.content.decode()
+    leader_html = client_for(leader).get("/workbench/audit/accountability/").content.decode()
+    assert "查实的举报" not in leader_html
+    refused = client_for(leader).get(f"/workbench/audit/accountability/records/?{query}")
+    assert refused.status_code == 404
