@@ -47,4 +47,25 @@ PAGES: dict[str, tuple[str, Expect]] = {
     "grassroots_wb:enroll": (f"{WB}/training/courses/999999/enroll/", post_only(TRAINEES)),
 }
 
-API: dict[str, tuple[str | None, Expect]] = {}
+
+def api_for(allowed: set[str]) -> Expect:
+    def expect(who: str) -> set[int]:
+        if who == "anonymous":
+            return {401}
+        return {200} if who in allowed else {403}
+
+    return expect
+
+
+def cadre_post(who: str) -> set[int]:
+    # POST only; the service refuses a non-cadre (403) and checks the household's grid.
+    return {401} if who == "anonymous" else {201, 403, 404, 409, 422}
+
+
+API: dict[str, tuple[str | None, Expect]] = {
+    "api:grassroots_visit_log": (None, cadre_post),
+    "api:grassroots_visit_raise": (None, cadre_post),
+    "api:grassroots_coverage": ("/api/grassroots/coverage", api_for(VISITORS)),
+    "api:grassroots_cases": ("/api/grassroots/cases", public()),
+    "api:grassroots_case": ("/api/grassroots/cases/999999", public(404)),
+}
