@@ -139,6 +139,18 @@ def visible_to(user: Any) -> QuerySet[Report]:
     )
 
 
+def _refusal_kind(report: Report, user: Any) -> str:
+    """How to flag a refused look for the inspectors: the accused, their unit, or someone else."""
+    if report.target_person_id == user.pk:
+        return "refused.reported_person"
+    unit_path = Unit.objects.values_list("path", flat=True).get(pk=report.target_unit_id)
+    # A role at the reported unit or inside it: the accused (when the citizen could not name an
+    # account) or a colleague.
+    if any(g.unit_path.startswith(unit_path) for g in grants_of(user)):
+        return "refused.reported_unit"
+    return "refused"
+
+
 def get_visible(user: Any, report_id: int) -> Report:
     """The report if the user may see it; otherwise NotFound, and a refused look is logged."""
     report = visible_to(user).filter(pk=report_id).select_related("target_unit").first()
@@ -146,8 +158,7 @@ def get_visible(user: Any, report_id: int) -> Report:
         return report
     existing = Report.objects.filter(pk=report_id).first()
     if existing is not None and getattr(user, "pk", None):
-        who = "refused.reported_person" if existing.target_person_id == user.pk else "refused"
-        _log(existing, user, who)
+        _log(existing, user, _refusal_kind(existing, user))
     raise NotFound(_("找不到该举报。"))
 
 
@@ -352,6 +363,7 @@ EVENT_LABELS: dict[str, str | Promise] = {
     "submitted": _("收到举报"),
     "refused": _("无权查看，已拒绝"),
     "refused.reported_person": _("被举报人试图查看，已拒绝"),
+    "refused.reported_unit": _("被举报单位人员试图查看，已拒绝"),
     "track.refused": _("查询编号或密码错误，已拒绝"),
     "step.register": _("登记受理"),
     "step.file": _("立案"),

@@ -139,3 +139,14 @@ def test_an_anonymous_report_has_nothing_to_unseal(
     r, _secret = report
     with pytest.raises(Conflict):
         services.approve_unseal(auditor, r.pk, "看看")
+
+
+def test_a_colleagues_attempt_is_flagged_as_from_the_reported_unit(
+    report: tuple[Report, str], colleague: Any, outsider: Any
+) -> None:
+    r, _secret = report
+    for who in (colleague, outsider):
+        with pytest.raises(NotFound):
+            services.get_visible(who, r.pk)
+    assert Event.objects.get(report=r, actor=colleague).action == "refused.reported_unit"
+    assert Event.objects.get(report=r, actor=outsider).action == "refused"
