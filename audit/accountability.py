@@ -41,7 +41,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appeals.models import Appeal, AppealEvent, Callback, Rating, Reply, State
 from org.models import Unit
-from org.roles import Role, has_role, role_required, units_for
+from org.roles import Role, role_required, units_for
 
 METRICS: dict[str, Any] = {
     "overdue": _("超期"),
@@ -206,10 +206,12 @@ def records_for(user: Any, start: dt.datetime, end: dt.datetime) -> list[Record]
 
 
 def scope_units(user: Any) -> list[Unit] | None:
-    """None: every unit (auditors and admins); otherwise the units the user leads."""
-    if has_role(user, Role.AUDITOR) or has_role(user, Role.ADMIN):
+    """The units whose figures the user may read: where they lead, audit or administer (each
+    with the units below). None — every unit — for a superuser."""
+    if getattr(user, "is_superuser", False):
         return None
-    return list(units_for(user, Role.LEADER))
+    reach = units_for(user, Role.LEADER) | units_for(user, Role.AUDITOR)
+    return list((reach | units_for(user, Role.ADMIN)).distinct())
 
 
 def _rate(records: list[Record], num: str, den: str) -> float | None:
