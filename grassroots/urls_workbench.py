@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("unvisited/", views.unvisited, name="unvisited"),
     path("households/new/", views.household_new, name="household_new"),
+    path("households/<int:pk>/reveal/", views.household_reveal, name="household_reveal"),
     path("visits/new/", views.visit_new, name="visit_new"),
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
     path("visits/<int:pk>/appeal/", views.visit_raise, name="visit_raise"),

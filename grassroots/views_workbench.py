@@ -19,7 +19,7 @@ from grassroots.forms import CaseForm, HouseholdForm, RaiseAppealForm, VisitForm
 from grassroots.models import Household, TypicalCase, Visit
 from minsheng.errors import ServiceError
 from org.roles import Role, role_required
-from vault.services import display
+from vault.services import can_reveal, display
 
 visitors = role_required(Role.CADRE, Role.LEADER, Role.ADMIN)
 editors = role_required(*cases.EDITOR_ROLES)
@@ -40,6 +40,7 @@ def _row(user: Any, household: Household) -> dict[str, Any]:
         "household": household,
         "phone": display(user, household.head_phone),
         "id_number": display(user, household.head_id_number, "id"),
+        "may_reveal": bool(household.head_phone) and can_reveal(user, [household.grid.community]),
     }
 
 
@@ -164,6 +165,24 @@ def _own_visit(request: HttpRequest, pk: int) -> Visit:
     ):
         raise Http404
     return visit
+
+
+@visitors
+@require_POST
+def household_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show one household's full phone to someone the vault lets see it; logged, with a purpose."""
+    from django.core.exceptions import PermissionDenied
+
+    from vault.services import reveal
+
+    household = get_object_or_404(Household.objects.select_related("grid__community"), pk=pk)
+    if household.grid not in services.overseen_grids(request.user):
+        raise Http404
+    try:
+        phone = reveal(request.user, household, "head_phone", _("走访联系住户"), request)
+    except PermissionDenied as exc:
+        return HttpResponse(str(exc), status=403, content_type="text/plain; charset=utf-8")
+    return render(request, "grassroots/wb/reveal.html", {"household": household, "phone": phone})
 
 
 @visitors

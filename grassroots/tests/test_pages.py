@@ -127,3 +127,16 @@ def test_training_hours_reminders_and_a_verifiable_certificate(
     page = client.get(f"/grassroots/certificates/{enrollment.certificate_code}/").content.decode()
     assert "群众工作方法" in page and "吴网格" in page
     assert HoursRequirement.objects.get(role="cadre").hours == Decimal("4")
+
+
+def test_revealing_a_households_phone_is_logged_and_refused_to_a_cadre(
+    cadre: Any, auditor: Any, admin: Any, households: list[Household], client_for: Any
+) -> None:
+    from audit.models import AccessLogEntry
+
+    url = f"{WB}/households/{households[0].pk}/reveal/"
+    refused = client_for(cadre).post(url)
+    assert refused.status_code == 403 and "无权" in refused.content.decode()
+    shown = client_for(admin).post(url)
+    assert shown.status_code == 200 and "13800138001" in shown.content.decode()
+    assert AccessLogEntry.objects.filter(object_id=str(households[0].pk)).count() == 1
