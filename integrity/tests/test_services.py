@@ -150,3 +150,11 @@ def test_a_colleagues_attempt_is_flagged_as_from_the_reported_unit(
             services.get_visible(who, r.pk)
     assert Event.objects.get(report=r, actor=colleague).action == "refused.reported_unit"
     assert Event.objects.get(report=r, actor=outsider).action == "refused"
+
+
+def test_the_demo_loads_two_reports_once(org_tree: OrgTree) -> None:
+    from integrity import demo_data
+
+    assert demo_data.load() == 3
+    assert demo_data.load() == 0
+    assert services.track("JB-DEMO0002", demo_data.DEMO_SECRET).named
