@@ -228,3 +228,13 @@ def test_audit_retention_is_six_months_by_default_and_can_only_be_raised() -> No
     shorter = _settings_with({"MINSHENG_AUDIT_RETENTION_DAYS": "30"})
     assert shorter.returncode != 0
     assert "ConfigError" in shorter.stderr and "at least 183 days" in shorter.stderr
+
+
+def test_a_row_cut_out_of_the_html_is_named_as_left_out(story: dict[str, Any]) -> None:
+    text = export(story["auditor"], "actor", "handler", "html").decode()
+    seq = int(reports.read_report(text.encode()).rows[-1]["seq"])
+    start = text.index(f'<tr data-seq="{seq}">')
+    end = text.index("</tr>", start) + len("</tr>")
+    result = reports.verify_report((text[:start] + text[end:]).encode(), "r.html")
+    assert [(d.seq, d.field) for d in result.differences if d.field == "entry"] == [(seq, "entry")]
+    assert result.entry_count == 2
