@@ -70,6 +70,18 @@ ENTRIES: tuple[Entry, ...] = (
         frozenset({Role.ORGANISER, Role.AUDITOR, Role.ADMIN}),
     ),
     Entry(
+        "/workbench/audit/accountability/",
+        _("问责视图"),
+        _("按单位、承办人看超期、退回、重办、不满意，异常项标出"),
+        frozenset({Role.LEADER, Role.AUDITOR, Role.ADMIN}),
+    ),
+    Entry(
+        "/workbench/powers/",
+        _("权责清单"),
+        _("本单位的权力清单、责任清单及其版本"),
+        frozenset({Role.LEADER, Role.ADMIN}),
+    ),
+    Entry(
         "/workbench/audit/",
         _("审计记录"),
         _("防篡改的操作记录与个人信息查阅记录"),
