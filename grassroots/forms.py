@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from grassroots.models import TypicalCase, organisations
+from grassroots.models import Course, TypicalCase, organisations
 from org.models import Category, Grid
 
 
@@ -91,3 +91,31 @@ class CaseSearchForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = Category.objects.active()  # type: ignore[attr-defined]
+
+
+class CourseForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = ("title", "kind", "material", "pass_score", "categories")
+        widgets: ClassVar[dict[str, Any]] = {
+            "material": forms.Textarea(attrs={"rows": 4}),
+            "categories": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].queryset = Category.objects.active()  # type: ignore[attr-defined]
+
+
+class SessionForm(forms.Form):
+    title = forms.CharField(label=_("课次"), max_length=120)
+    starts_at = forms.DateTimeField(
+        label=_("开始时间"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    hours = forms.DecimalField(label=_("学时"), min_value=0, max_digits=4, decimal_places=1)
+    place = forms.CharField(label=_("地点"), max_length=128, required=False)
+
+
+class ScoreForm(forms.Form):
+    score = forms.IntegerField(label=_("考试成绩"), min_value=0, max_value=100)

@@ -32,7 +32,7 @@ TRAINEE_ROLES = (Role.CADRE, Role.HANDLER, Role.AGENT, Role.LEADER)
 TRAINER_ROLES = (Role.ORGANISER, Role.ADMIN)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
-__all__ = ["Course", "behind", "enroll", "record_of", "suggestion_for"]
+__all__ = ["Attendance", "Course", "Enrollment", "Session", "behind", "enroll", "record_of"]
 
 
 def _year(now: dt.datetime | None = None) -> int:
@@ -68,6 +68,60 @@ def set_requirement(
         )
         record(actor, "grassroots.hours_set", row, after={"role": role, "hours": str(hours)})
     return row
+
+
+def create_course(
+    actor: Any,
+    *,
+    title: str,
+    kind: str = Course.Kind.IN_TERM,
+    material: str = "",
+    pass_score: int = 60,
+    categories: Any = (),
+    request: HttpRequest | None = None,
+) -> Course:
+    if not has_role(actor, *TRAINER_ROLES):
+        raise Forbidden(_("只有活动组织者或管理员可以开设课程"))
+    title = (title or "").strip()
+    if not title:
+        raise ServiceError(
+            _("课程名称不能为空"), status=422, code="invalid", detail={"field": "title"}
+        )
+    if not 0 <= pass_score <= 100:
+        raise ServiceError(_("成绩应在 0 到 100 之间"), status=422, code="invalid")
+    with transaction.atomic():
+        course = Course.objects.create(
+            title=title[:120], kind=kind, material=(material or "").strip(), pass_score=pass_score
+        )
+        course.categories.set(list(categories))
+        record(actor, "grassroots.course_create", course, after={"title": course.title})
+    return course
+
+
+def add_session(
+    actor: Any,
+    course: Course,
+    *,
+    title: str,
+    starts_at: dt.datetime,
+    hours: Decimal,
+    place: str = "",
+    request: HttpRequest | None = None,
+) -> Session:
+    if not has_role(actor, *TRAINER_ROLES):
+        raise Forbidden(_("只有活动组织者或管理员可以安排课次"))
+    if hours <= 0:
+        raise ServiceError(_("学时须大于 0"), status=422, code="invalid", detail={"field": "hours"})
+    with transaction.atomic():
+        session = Session.objects.create(
+            course=course,
+            title=(title or "").strip()[:120] or course.title,
+            starts_at=starts_at,
+            hours=hours,
+            place=(place or "").strip()[:128],
+        )
+        record(actor, "grassroots.session_add", session, after={"course": course.pk})
+    return session
 
 
 def enroll(actor: Any, course: Course, request: HttpRequest | None = None) -> Enrollment:

@@ -19,5 +19,9 @@ urlpatterns = [
     path("cases/<int:pk>/publish/", views.case_publish, name="case_publish"),
     path("training/", views.my_training, name="training"),
     path("training/behind/", views.training_behind, name="training_behind"),
+    path("training/courses/", views.courses, name="courses"),
+    path("training/courses/<int:pk>/", views.course, name="course"),
+    path("training/sessions/<int:session_pk>/attend/<int:user_pk>/", views.attend, name="attend"),
+    path("training/enrollments/<int:enrollment_pk>/score/", views.score, name="score"),
     path("training/courses/<int:course_pk>/enroll/", views.enroll, name="enroll"),
 ]

@@ -15,7 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from grassroots import cases, services, training
-from grassroots.forms import CaseForm, HouseholdForm, RaiseAppealForm, VisitForm
+from grassroots.forms import (
+    CaseForm,
+    CourseForm,
+    HouseholdForm,
+    RaiseAppealForm,
+    ScoreForm,
+    SessionForm,
+    VisitForm,
+)
 from grassroots.models import Household, TypicalCase, Visit
 from minsheng.errors import ServiceError
 from org.roles import Role, role_required
@@ -335,3 +343,110 @@ def enroll(request: HttpRequest, course_pk: int) -> HttpResponse:
     else:
         messages.success(request, _("已报名《%(c)s》") % {"c": course.title})
     return redirect("grassroots_wb:training")
+
+
+trainers = role_required(*training.TRAINER_ROLES)
+
+
+@trainers
+def courses(request: HttpRequest) -> HttpResponse:
+    form = CourseForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                course = training.create_course(request.user, request=request, **form.cleaned_data)
+            except ServiceError as exc:
+                form.add_error(None, str(exc.message))
+                status = exc.status
+            else:
+                return redirect("grassroots_wb:course", pk=course.pk)
+        else:
+            status = 422
+    return render(
+        request,
+        "grassroots/wb/courses.html",
+        {"form": form, "courses": training.Course.objects.all()[:100]},
+        status=status,
+    )
+
+
+def _course_page(
+    request: HttpRequest, course: Any, session_form: Any = None, status: int = 200
+) -> HttpResponse:
+    sessions = list(course.sessions.all())
+    attended = set(
+        training.Attendance.objects.filter(session__course=course).values_list(
+            "session_id", "user_id"
+        )
+    )
+    rows = [
+        {
+            "enrollment": e,
+            "sessions": [(s, (s.pk, e.user_id) in attended) for s in sessions],
+        }
+        for e in course.enrollments.select_related("user").order_by("enrolled_at")
+    ]
+    return render(
+        request,
+        "grassroots/wb/course.html",
+        {
+            "course": course,
+            "sessions": sessions,
+            "rows": rows,
+            "session_form": session_form or SessionForm(),
+        },
+        status=status,
+    )
+
+
+@trainers
+def course(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_object_or_404(training.Course, pk=pk)
+    if request.method == "POST":
+        form = SessionForm(request.POST)
+        if not form.is_valid():
+            return _course_page(request, found, form, 422)
+        try:
+            training.add_session(request.user, found, request=request, **form.cleaned_data)
+        except ServiceError as exc:
+            form.add_error(None, str(exc.message))
+            return _course_page(request, found, form, exc.status)
+        messages.success(request, _("已添加课次"))
+        return redirect("grassroots_wb:course", pk=found.pk)
+    return _course_page(request, found)
+
+
+@trainers
+@require_POST
+def attend(request: HttpRequest, session_pk: int, user_pk: int) -> HttpResponse:
+    session = get_object_or_404(training.Session.objects.select_related("course"), pk=session_pk)
+    enrollment = get_object_or_404(training.Enrollment, course=session.course, user_id=user_pk)
+    try:
+        training.record_attendance(request.user, session, enrollment.user, request=request)
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("出勤已登记"))
+    return redirect("grassroots_wb:course", pk=session.course_id)
+
+
+@trainers
+@require_POST
+def score(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
+    enrollment = get_object_or_404(
+        training.Enrollment.objects.select_related("course", "user"), pk=enrollment_pk
+    )
+    form = ScoreForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("成绩应在 0 到 100 之间"))
+    else:
+        try:
+            training.record_score(
+                request.user, enrollment, form.cleaned_data["score"], request=request
+            )
+        except ServiceError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("成绩已登记"))
+    return redirect("grassroots_wb:course", pk=enrollment.course_id)

@@ -140,3 +140,35 @@ def test_revealing_a_households_phone_is_logged_and_refused_to_a_cadre(
     shown = client_for(admin).post(url)
     assert shown.status_code == 200 and "13800138001" in shown.content.decode()
     assert AccessLogEntry.objects.filter(object_id=str(households[0].pk)).count() == 1
+
+
+def test_a_trainer_opens_a_course_adds_a_session_and_records_attendance_and_a_score(
+    organiser: Any, cadre: Any, client_for: Any
+) -> None:
+    trainer = client_for(organiser)
+    made = trainer.post(
+        f"{WB}/training/courses/", {"title": "群众工作方法", "kind": "in_term", "pass_score": 60}
+    )
+    assert made.status_code == 302
+    course = Course.objects.get()
+    added = trainer.post(
+        f"{WB}/training/courses/{course.pk}/",
+        {"title": "第一讲", "starts_at": "2026-03-01T09:00", "hours": "2.5", "place": "党校"},
+    )
+    assert added.status_code == 302
+    session = course.sessions.get()
+    training.enroll(cadre, course)
+    assert (
+        trainer.post(f"{WB}/training/sessions/{session.pk}/attend/{cadre.pk}/").status_code == 302
+    )
+    enrollment = course.enrollments.get()
+    assert (
+        trainer.post(f"{WB}/training/enrollments/{enrollment.pk}/score/", {"score": 90}).status_code
+        == 302
+    )
+    enrollment.refresh_from_db()
+    assert enrollment.exam_score == 90 and enrollment.certificate_code
+    page = trainer.get(f"{WB}/training/courses/{course.pk}/").content.decode()
+    assert "已出勤" in page and enrollment.certificate_code in page
+    bad = trainer.post(f"{WB}/training/courses/{course.pk}/", {"title": "x", "hours": "0"})
+    assert bad.status_code == 422

@@ -10,6 +10,7 @@ VISITORS = {"cadre", "leader", "admin"}
 EDITORS = {"organiser", "leader", "admin"}
 TRAINEES = {"cadre", "handler", "other_handler", "dispatcher", "leader"}
 TRAINING_ADMINS = {"organiser", "leader", "admin"}
+TRAINERS = {"organiser", "admin"}
 
 
 def page(allowed: set[str], found: int = 200) -> Expect:
@@ -45,6 +46,10 @@ PAGES: dict[str, tuple[str, Expect]] = {
     "grassroots_wb:case_publish": (f"{WB}/cases/999999/publish/", post_only(EDITORS)),
     "grassroots_wb:training": (f"{WB}/training/", page(TRAINEES)),
     "grassroots_wb:training_behind": (f"{WB}/training/behind/", page(TRAINING_ADMINS)),
+    "grassroots_wb:courses": (f"{WB}/training/courses/", page(TRAINERS)),
+    "grassroots_wb:course": (f"{WB}/training/courses/999999/", page(TRAINERS, 404)),
+    "grassroots_wb:attend": (f"{WB}/training/sessions/999999/attend/1/", post_only(TRAINERS)),
+    "grassroots_wb:score": (f"{WB}/training/enrollments/999999/score/", post_only(TRAINERS)),
     "grassroots_wb:enroll": (f"{WB}/training/courses/999999/enroll/", post_only(TRAINEES)),
 }
 
