@@ -258,6 +258,14 @@ def track(code: str, secret: str) -> Report:
     return report
 
 
+def forged_tracking_count(days: int = 30) -> int:
+    """Refused look-ups with a code that matches no report, recently: guessing shows up here."""
+    since = _now() - dt.timedelta(days=days)
+    return Event.objects.filter(
+        report__isnull=True, action="track.refused", created_at__gte=since
+    ).count()
+
+
 # --- handling ------------------------------------------------------------------------------------
 def allowed_steps(report: Report) -> list[str]:
     return [name for name, step in STEPS.items() if report.state in step.sources]

@@ -84,7 +84,15 @@ def track(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     _inspector_only(request)
     reports = services.visible_to(request.user).select_related("target_unit")
-    return render(request, "integrity/wb/queue.html", {"reports": reports, "now": timezone.now()})
+    return render(
+        request,
+        "integrity/wb/queue.html",
+        {
+            "reports": reports,
+            "now": timezone.now(),
+            "forged_tracking": services.forged_tracking_count(),
+        },
+    )
 
 
 def case(request: HttpRequest, report_id: int) -> HttpResponse:

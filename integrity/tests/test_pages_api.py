@@ -88,6 +88,14 @@ def test_a_forged_tracking_code_answers_404_and_is_logged(report: tuple[Report, 
     assert Event.objects.filter(action="track.refused").count() == 2
 
 
+def test_the_queue_counts_look_ups_with_forged_codes(
+    report: tuple[Report, str], auditor: Any, client_for: Any
+) -> None:
+    Client().post("/integrity/track/", {"code": "JB-GUESSED1", "secret": "ABCDEFGHJK"})
+    page = client_for(auditor).get("/workbench/integrity/").content.decode()
+    assert "近 30 天有 1 次用不存在的受理编号查询" in page
+
+
 def test_two_auditors_unseal_over_the_api_and_the_same_one_twice_gets_409(
     named_report: tuple[Report, str], auditor: Any, auditor2: Any, admin: Any, client_for: Any
 ) -> None:
