@@ -119,3 +119,19 @@ class SessionForm(forms.Form):
 
 class ScoreForm(forms.Form):
     score = forms.IntegerField(label=_("考试成绩"), min_value=0, max_value=100)
+
+
+class PlanForm(forms.Form):
+    grid = forms.ModelChoiceField(label=_("网格"), queryset=Grid.objects.none())
+    cadre = forms.ModelChoiceField(label=_("走访干部"), queryset=Grid.objects.none())
+    starts_on = forms.DateField(label=_("开始日期"), widget=DateInput)
+    ends_on = forms.DateField(label=_("结束日期"), widget=DateInput)
+    organisation = forms.ModelChoiceField(
+        label=_("基层组织"), queryset=Grid.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, grids: Any, cadres: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["grid"].queryset = grids  # type: ignore[attr-defined]
+        self.fields["cadre"].queryset = cadres  # type: ignore[attr-defined]
+        self.fields["organisation"].queryset = organisations()  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("unvisited/", views.unvisited, name="unvisited"),
     path("households/new/", views.household_new, name="household_new"),
     path("households/<int:pk>/reveal/", views.household_reveal, name="household_reveal"),
+    path("plans/", views.plans, name="plans"),
     path("visits/new/", views.visit_new, name="visit_new"),
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
     path("visits/<int:pk>/appeal/", views.visit_raise, name="visit_raise"),

@@ -19,14 +19,15 @@ from grassroots.forms import (
     CaseForm,
     CourseForm,
     HouseholdForm,
+    PlanForm,
     RaiseAppealForm,
     ScoreForm,
     SessionForm,
     VisitForm,
 )
-from grassroots.models import Household, TypicalCase, Visit
+from grassroots.models import Household, TypicalCase, Visit, VisitPlan
 from minsheng.errors import ServiceError
-from org.roles import Role, role_required
+from org.roles import Role, has_role, role_required
 from vault.services import can_reveal, display
 
 visitors = role_required(Role.CADRE, Role.LEADER, Role.ADMIN)
@@ -59,7 +60,13 @@ def index(request: HttpRequest) -> HttpResponse:
     overseen = services.overseen_grids(request.user)
     from accounts.models import User
 
-    cadres = User.objects.filter(grids__in=overseen).distinct().order_by("username")
+    # The tables across grids and cadres are for those who oversee them, not a cadre's own view.
+    oversees = has_role(request.user, Role.LEADER, Role.ADMIN)
+    cadres = (
+        User.objects.filter(grids__in=overseen).distinct().order_by("username")
+        if oversees
+        else User.objects.none()
+    )
     recent = (
         Visit.objects.filter(cadre_id=request.user.pk)
         .select_related("household__grid", "appeal")
@@ -71,7 +78,7 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "days": days,
             "mine": services.coverage_by_grid(mine, days),
-            "grids": services.coverage_by_grid(overseen, days) if overseen != mine else [],
+            "grids": services.coverage_by_grid(overseen, days) if oversees else [],
             "cadres": services.coverage_by_cadre(cadres, days),
             "recent": recent,
             "unvisited_count": services.unvisited(overseen, days).count(),
@@ -450,3 +457,35 @@ def score(request: HttpRequest, enrollment_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("成绩已登记"))
     return redirect("grassroots_wb:course", pk=enrollment.course_id)
+
+
+@role_required(Role.LEADER, Role.ADMIN)
+def plans(request: HttpRequest) -> HttpResponse:
+    """Leaders assign a cadre to visit a grid for a period (every household of the grid)."""
+    from accounts.models import User
+    from org.models import RoleAssignment
+
+    grids = services.overseen_grids(request.user)
+    cadres = User.objects.filter(
+        pk__in=RoleAssignment.objects.filter(role=Role.CADRE).values("user_id"), is_active=True
+    ).order_by("username")
+    form = PlanForm(request.POST or None, grids=grids, cadres=cadres)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.create_plan(request.user, request=request, **form.cleaned_data)
+            except ServiceError as exc:
+                form.add_error(None, str(exc.message))
+                status = exc.status
+            else:
+                messages.success(request, _("走访计划已派发"))
+                return redirect("grassroots_wb:plans")
+        else:
+            status = 422
+    rows = (
+        VisitPlan.objects.filter(grid__in=grids)
+        .select_related("grid", "cadre")
+        .order_by("-starts_on")[:50]
+    )
+    return render(request, "grassroots/wb/plans.html", {"form": form, "plans": rows}, status=status)

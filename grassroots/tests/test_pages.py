@@ -172,3 +172,32 @@ def test_a_trainer_opens_a_course_adds_a_session_and_records_attendance_and_a_sc
     assert "已出勤" in page and enrollment.certificate_code in page
     bad = trainer.post(f"{WB}/training/courses/{course.pk}/", {"title": "x", "hours": "0"})
     assert bad.status_code == 422
+
+
+def test_a_leader_assigns_a_plan_that_lets_the_cadre_visit_another_grid(
+    leader: Any, cadre: Any, stranger_household: Household, client_for: Any
+) -> None:
+    today = timezone.localdate().isoformat()
+    response = client_for(leader).post(
+        f"{WB}/plans/",
+        {
+            "grid": stranger_household.grid_id,
+            "cadre": cadre.pk,
+            "starts_on": today,
+            "ends_on": today,
+        },
+    )
+    assert response.status_code == 302
+    from grassroots import services
+
+    assert services.log_visit(cadre, stranger_household, met="孙美兰", found="独居").pk
+    backwards = client_for(leader).post(
+        f"{WB}/plans/",
+        {
+            "grid": stranger_household.grid_id,
+            "cadre": cadre.pk,
+            "starts_on": today,
+            "ends_on": "2020-01-01",
+        },
+    )
+    assert backwards.status_code == 422 and "结束日期不能早于开始日期" in backwards.content.decode()

@@ -37,6 +37,7 @@ PAGES: dict[str, tuple[str, Expect]] = {
     "grassroots_wb:unvisited": (f"{WB}/unvisited/", page(VISITORS)),
     "grassroots_wb:household_new": (f"{WB}/households/new/", page(VISITORS)),
     "grassroots_wb:household_reveal": (f"{WB}/households/999999/reveal/", post_only(VISITORS)),
+    "grassroots_wb:plans": (f"{WB}/plans/", page({"leader", "admin"})),
     "grassroots_wb:visit_new": (f"{WB}/visits/new/", page(VISITORS)),
     "grassroots_wb:visit_detail": (f"{WB}/visits/999999/", page(VISITORS, 404)),
     "grassroots_wb:visit_raise": (f"{WB}/visits/999999/appeal/", post_only(VISITORS)),
