@@ -94,3 +94,56 @@ def test_a_cadre_logs_a_visit_on_a_phone_and_turns_the_problem_into_an_appeal(
     # The refusal itself is a 403 answer, which the browser logs; nothing else may be.
     others = [p for p in tab.console.problems if "status of 403" not in p]
     assert others == [], "\n".join(others)
+
+
+def test_a_citizen_finds_and_reads_a_typical_case_on_a_phone(
+    open_tab: Any,
+    organiser: Any,
+    dispatcher: Any,
+    handler: Any,
+    org_tree: Any,
+    category_tree: Any,
+) -> None:
+    from appeals import services as appeals
+    from grassroots import cases
+
+    appeal, _secret = appeals.do_submit(
+        None,
+        appeals.Submission(
+            text="王先生反映：青石苑3号楼电梯一个月坏了四次，电话13900139000。",
+            category=category_tree.street_vending,
+            contact_name="王大明",
+            contact_phone="13900139000",
+        ),
+    )
+    appeals.do_register(appeal, dispatcher)
+    appeals.do_dispatch(appeal, org_tree.chengguan, dispatcher)
+    appeals.do_sign(appeal, handler)
+    appeals.do_handle(appeal, handler)
+    appeals.do_reply(appeal, handler, text="已约谈物业，更换控制主板并完成检测。")
+    appeals.do_callback(appeal, dispatcher, rating="satisfied")
+    appeals.do_close(appeal, dispatcher)
+    case = cases.draft_from(organiser, appeal)
+    cases.edit(
+        organiser,
+        case,
+        title="电梯反复故障的彻底维修",
+        problem=case.problem,
+        handling=case.handling,
+        lesson="不能只靠重启应付，要更换部件并请检测机构出具结论。",
+    )
+    cases.publish(organiser, case)
+
+    tab = open_tab(PHONE)
+    page = tab.page
+    tab.goto("/grassroots/cases/")
+    page.get_by_label("关键词").fill("电梯")
+    page.get_by_role("button", name="搜索").click()
+    expect(page.get_by_role("link", name="电梯反复故障的彻底维修")).to_be_visible()
+    screenshot(page, "grassroots-07-case-library")
+    page.get_by_role("link", name="电梯反复故障的彻底维修").click()
+    expect(page.get_by_role("heading", name="经验启示")).to_be_visible()
+    body = page.locator("article").inner_text()
+    assert "13900139000" not in body and "王先生" not in body and "某先生" in body
+    screenshot(page, "grassroots-08-case-detail")
+    tab.console.assert_clean()
