@@ -65,7 +65,9 @@ def msgids_in(path: Path) -> Iterator[tuple[str | None, str]]:
     """(context, msgid) of every literal marked for translation in one file."""
     text = path.read_text(encoding="utf-8")
     if path.suffix != ".py":
-        text = templatize(text, origin=str(path))
+        # templatize's output is only read for its gettext calls; its indentation follows the
+        # template's and can be inconsistent, which Python's tokenizer refuses, so drop it.
+        text = "\n".join(line.lstrip() for line in templatize(text, origin=str(path)).split("\n"))
     for _line, func, message, _comments in extract_python(
         io.BytesIO(text.encode("utf-8")), KEYWORDS, [], {"encoding": "utf-8"}
     ):
