@@ -193,7 +193,9 @@ def _check(sub: Submission) -> tuple[Unit, str]:
         raise _invalid("content", _("举报内容太长，请控制在 5000 字以内。"))
     if sub.kind not in Kind.values:
         raise _invalid("kind", _("请选择问题类别。"))
-    unit = Unit.objects.filter(pk=sub.target_unit_id).first() if sub.target_unit_id else None
+    unit = (
+        Unit.objects.active().filter(pk=sub.target_unit_id).first() if sub.target_unit_id else None
+    )
     if unit is None:
         raise _invalid("target_unit", _("请选择被举报人所在单位。"))
     if sub.named:
