@@ -39,6 +39,9 @@ _RUN = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>(?:(?![{_HAN}])[^\W_])+)")
 FTS_BREAK = "\ue000"
 
 QUERY_LIMIT = 200  # characters of a query
+# A run of letters or digits is indexed by its first TOKEN_LIMIT characters (queries are cut the
+# same way): nobody searches for a longer one, and PostgreSQL refuses a lexeme over 2,047 bytes.
+TOKEN_LIMIT = 64
 WORD_LIMIT = 10  # words (phrases) in a query
 
 
@@ -73,7 +76,7 @@ def document_terms(*parts: str) -> list[Term]:
                     append((run[i : i + 2], position + i))
                 position += len(run)  # its bigrams, then a gap: the next run is not adjacent
             else:
-                append((run, position))
+                append((run[:TOKEN_LIMIT], position))
                 position += 1
         position += 2
     return terms
@@ -99,7 +102,7 @@ def fts5_document(*parts: str) -> str:
                 extend([run[i : i + 2] for i in range(len(run) - 1)])
                 last = run[-2:]
             else:
-                append(run)
+                append(run[:TOKEN_LIMIT])
                 last = ""
     return " ".join(out)
 
@@ -210,7 +213,7 @@ def parse_query(query: str) -> ParsedQuery | None:
         for match in _RUN.finditer(chunk):
             han = match.group("han")
             if han is None:
-                latin.append(match.group("word"))
+                latin.append(match.group("word")[:TOKEN_LIMIT])
                 continue
             if latin:
                 phrases.append(tuple(latin))

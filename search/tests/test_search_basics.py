@@ -272,3 +272,12 @@ def test_the_reindex_command_indexes_appeals_written_without_signals(
     call_command("search", "reindex", "--no-progress", stdout=out)
     assert "indexed 6 appeals" in out.getvalue()
     assert search(dispatcher, q="异味").total == 5 and search(dispatcher, q="路灯").total == 1
+
+
+@pytest.mark.django_db
+def test_a_very_long_run_of_digits_is_indexed_by_its_start_and_still_found(
+    dispatcher: Any, org_tree: Any
+) -> None:
+    appeal, _secret = services.do_submit(None, services.Submission(text="7" * 4999))
+    found = search(dispatcher, q="7" * 80)
+    assert appeal.pk in [a.pk for a in found.items]
