@@ -89,7 +89,7 @@ class StepIn(Schema):
     note: str = Field("", max_length=CONTENT_LIMIT)
 
 
-class ReasonIn(Schema):
+class UnsealReasonIn(Schema):
     reason: str = Field("", max_length=1000)
 
 
@@ -154,7 +154,7 @@ def _case(r: Report, actor: Any) -> dict[str, Any]:
     "/reports",
     auth=anyone,
     url_name="integrity_submit",
-    response={201: ReceiptOut, 422: ErrorOut},
+    response={201: ReceiptOut, 400: ErrorOut, 422: ErrorOut},
     summary="提交监督举报（匿名或实名）",
     openapi_extra=OPTIONAL_AUTH,
 )
@@ -177,7 +177,7 @@ def submit(request: HttpRequest, payload: ReportIn) -> tuple[int, dict[str, Any]
     "/track",
     auth=anyone,
     url_name="integrity_track",
-    response={200: StatusOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: StatusOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="凭受理编号和查询密码查看进展",
     openapi_extra=OPTIONAL_AUTH,
 )
@@ -189,7 +189,7 @@ def track(request: HttpRequest, payload: TrackIn) -> dict[str, Any]:
     "/reports",
     auth=anyone,
     url_name="integrity_queue",
-    response={200: dict[str, Any], 404: ErrorOut},
+    response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="纪检监察人员的举报队列",
     openapi_extra=OPTIONAL_AUTH,
 )
@@ -203,7 +203,7 @@ def queue(request: HttpRequest) -> dict[str, Any]:
     "/reports/{report_id}",
     auth=anyone,
     url_name="integrity_detail",
-    response={200: dict[str, Any], 404: ErrorOut},
+    response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="一件举报（纪检监察人员）",
     openapi_extra=OPTIONAL_AUTH,
 )
@@ -219,7 +219,7 @@ def detail(request: HttpRequest, report_id: int = ID) -> dict[str, Any]:
     "/reports/{report_id}/steps",
     auth=anyone,
     url_name="integrity_step",
-    response={200: dict[str, Any], 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="办理一步：登记、立案、了结、处理结果、反馈",
     openapi_extra=OPTIONAL_AUTH,
 )
@@ -235,11 +235,11 @@ def step(request: HttpRequest, payload: StepIn, report_id: int = ID) -> dict[str
     "/reports/{report_id}/unseal",
     auth=anyone,
     url_name="integrity_unseal",
-    response={200: dict[str, Any], 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={200: dict[str, Any], 400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="批准启封举报人身份（须两名不同的纪检监察人员）",
     openapi_extra=OPTIONAL_AUTH,
 )
-def unseal(request: HttpRequest, payload: ReasonIn, report_id: int = ID) -> dict[str, Any]:
+def unseal(request: HttpRequest, payload: UnsealReasonIn, report_id: int = ID) -> dict[str, Any]:
     actor = _actor(request)
     if actor is None:
         raise NotFound(_not_found())
