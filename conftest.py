@@ -28,7 +28,11 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> None:
-    """Per-process caches must not carry rows from a test whose transaction was rolled back."""
+    """Per-process caches must not carry rows from a test whose transaction was rolled back, and
+    the shared cache (rate-limit counters, locks) starts empty for every test."""
+    from django.core.cache import cache
+
     from appeals.services import _forget_intake_unit
 
     _forget_intake_unit()
+    cache.clear()

@@ -87,7 +87,6 @@ class IntakeOut(Schema):
     created: dt.datetime
 
 
-
 class EventOut(Schema):
     action: str
     from_state: str

@@ -22,3 +22,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *_HASHERS]
 
 # WhiteNoise warns when the static root is missing; tests serve static files through finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# With pytest-xdist each worker process gets a Redis database of its own for the cache (the
+# broker stays shared): rate-limit counters, locks and caches of one worker's tests must not
+# leak into another's, and conftest clears the cache before every test.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_redis = os.environ.get("REDIS_URL", "")
+if _redis and _worker.startswith("gw") and _worker[2:].isdigit():
+    import re as _re
+
+    _db = 1 + int(_worker[2:]) % 8
+    CACHES["default"]["LOCATION"] = _re.sub(r"(/\d+)?$", f"/{_db}", _redis.rstrip("/"), count=1)  # noqa: F405

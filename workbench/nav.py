@@ -82,6 +82,18 @@ ENTRIES: tuple[Entry, ...] = (
         frozenset({Role.LEADER, Role.ADMIN}),
     ),
     Entry(
+        "/workbench/grassroots/",
+        _("走访与培训"),
+        _("入户走访、覆盖情况、典型案例、干部培训"),
+        frozenset({Role.CADRE, Role.LEADER, Role.ORGANISER, Role.ADMIN}),
+    ),
+    Entry(
+        "/workbench/integrity/",
+        _("监督举报"),
+        _("举报受理、初核、立案与反馈，身份启封须两人批准"),
+        frozenset({Role.AUDITOR}),
+    ),
+    Entry(
         "/workbench/audit/",
         _("审计记录"),
         _("防篡改的操作记录与个人信息查阅记录"),
