@@ -218,6 +218,10 @@ OPEN311_JURISDICTION = env_str("MINSHENG_OPEN311_JURISDICTION", "") or ""
 OPEN311_CONTACT = env_str("MINSHENG_OPEN311_CONTACT", "") or ""
 OPEN311_POSTS_PER_MINUTE = env_int("MINSHENG_OPEN311_POSTS_PER_MINUTE", 120)
 
+# --- questionnaires -----------------------------------------------------------------------------
+# Anonymous responses one browser and address may send to one questionnaire per hour.
+MINSHENG_SURVEY_ANONYMOUS_PER_HOUR = env_int("MINSHENG_SURVEY_ANONYMOUS_PER_HOUR", 30)
+
 # --- i18n ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
