@@ -8,7 +8,7 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from opinion.engine.burst import BurstState, RateSeries
 from opinion.engine.gazetteer import Gazetteer
@@ -51,6 +51,18 @@ class SentimentLike(Protocol):
     """textkit.sentiment.SentimentModel, or anything with ``negativity`` and ``emotion``."""
 
     def predict(self, texts: Sequence[str]) -> list[Any]: ...
+
+
+class Prepared(NamedTuple):
+    """What ``Engine._prepare`` computes for a batch, one entry per item."""
+
+    times: list[float]
+    texts: list[str]  # normalised
+    matched: list[list[tuple[str, str]]]
+    named: list[bool]
+    owns: list[str]
+    sentiments: list[tuple[str | None, str | None]]
+    categories: list[str | None]
 
 
 class _Event:
@@ -250,6 +262,10 @@ class Engine:
         # Only the stateless, vectorised steps run over the whole batch; everything that reads
         # or changes the engine's state runs item by item, so results do not depend on how the
         # stream is cut into batches (nor on a pause through state_dict / from_state).
+        return self._apply(batch, self._prepare(batch))
+
+    def _prepare(self, batch: list[Item]) -> Prepared:
+        """The per-item steps that read no engine state (opinion.distributed maps them)."""
         times = [to_seconds(item.time) for item in batch]
         texts = normalise_many([item.text or "" for item in batch])
         gaz = self.gazetteer
@@ -261,7 +277,11 @@ class Engine:
         maybe = [named[i] or bool(item.parent_id) for i, item in enumerate(batch)]
         sentiments = self._sentiments(owns, maybe)
         categories = self._categories(texts, maybe)
+        return Prepared(times, texts, matched, named, owns, sentiments, categories)
 
+    def _apply(self, batch: list[Item], prepared: Prepared) -> list[Outcome]:
+        """The per-item steps that read and change the engine's state, in stream order."""
+        times, texts, matched, named, owns, sentiments, categories = prepared
         outcomes: list[Outcome] = []
         for i, item in enumerate(batch):
             t = max(times[i], self._clock)
