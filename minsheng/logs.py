@@ -43,6 +43,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
             "request_id": request_id_var.get(),
+            # Several web and worker processes write to one journal: which one logged this.
+            "pid": record.process,
         }
         for key in ("event", "status_code", "duration_ms", "path", "method"):
             if hasattr(record, key):
