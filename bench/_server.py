@@ -4,7 +4,8 @@ A ``Deployment`` lives in a temporary folder: its own SQLite file (WAL) or its o
 database, created before and dropped after; fresh random keys; ``minsheng migrate`` and
 ``minsheng demo`` (the demo refuses production mode, so those two run in development mode on the
 same database and keys); then N ``minsheng serve`` processes with ``MINSHENG_ENV=production`` —
-waitress, DEBUG off, hashed static files, HTTPS assumed at a proxy — and, with a broker, Redis as
+waitress, or with ``workers`` > 0 gunicorn with that many forked workers per server, DEBUG off,
+hashed static files, HTTPS assumed at a proxy — and, with a broker, Redis as
 cache and broker and one ``celery -A minsheng worker`` beside them, as README "Running at scale"
 describes. Clients send what a TLS-terminating proxy on 127.0.0.1 would add
 (``X-Forwarded-Proto: https``, ``X-Forwarded-For``), and each server trusts 127.0.0.1 as its proxy.
@@ -128,6 +129,21 @@ def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         conn.close()
 
 
+def children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (gunicorn's workers), from /proc; [] where there is none."""
+    out = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = entry.read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after its closing bracket.
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            out.append(int(entry.parent.name))
+    return out
+
+
 # --- the deployment ------------------------------------------------------------------------------
 @dataclass
 class Server:
@@ -139,7 +155,10 @@ class Server:
 
 @dataclass
 class Deployment:
-    """One throwaway minsheng: database, keys, N waitress processes, optionally Redis + worker.
+    """One throwaway minsheng: database, keys, N servers, optionally Redis + worker.
+
+    Each server is one ``minsheng serve``: waitress with ``threads`` threads when ``workers`` is 0,
+    else gunicorn with ``workers`` forked processes of ``threads`` threads each.
 
     ``db`` is ``sqlite`` or ``postgresql``. ``redis_url`` None means no broker (notices are sent
     inline in the web process, the embedded default); otherwise it is the cache and broker and a
@@ -149,6 +168,7 @@ class Deployment:
     db: str
     servers: int = 2
     threads: int = 8
+    workers: int = 0
     redis_url: str | None = None
     pg_admin_url: str = PG_ADMIN_URL
     pg_database: str = "minsheng_bench_intake"
@@ -312,11 +332,14 @@ class Deployment:
                 str(self.threads),
                 "--trusted-proxy",
                 "127.0.0.1",
+                *(["--workers", str(self.workers)] if self.workers else []),
             ],
             cwd=REPO,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own process group: a kill reaches gunicorn's workers along with their master.
+            start_new_session=True,
         )
         server.starts += 1
         if wait:
@@ -356,15 +379,17 @@ class Deployment:
         """SIGKILL: no shutdown handler runs, in-flight requests die with the process."""
         proc = self._servers[index].proc
         if proc is not None and proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
     def pids(self) -> list[int]:
-        """The web servers' and the worker's process ids (for their CPU time)."""
+        """The web servers' (with gunicorn's workers) and the worker's process ids (CPU time)."""
         procs = [s.proc for s in self._servers if s.proc is not None]
         if self._worker is not None:
             procs.append(self._worker)
-        return [p.pid for p in procs if p.poll() is None]
+        alive = [p.pid for p in procs if p.poll() is None]
+        return alive + [child for pid in alive for child in children(pid)]
 
     def audit_verify(self) -> bool:
         """``minsheng audit verify``: True when every link of the hash chain holds."""

@@ -459,6 +459,7 @@ def _deployment(db: str, args: argparse.Namespace) -> Deployment:
         db=db,
         servers=servers_for(db, args.servers),
         threads=args.threads,
+        workers=args.workers,
         redis_url=redis_url,
         pg_admin_url=args.pg_admin_url,
         pg_database=args.pg_database,
@@ -479,6 +480,9 @@ def main(argv: list[str] | None = None) -> int:
         help="`minsheng serve` processes (default: 1 on SQLite, one per core on PostgreSQL)",
     )
     parser.add_argument("--threads", type=int, default=8, help="waitress threads per server")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers per server (0: waitress)"
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--baseline-clients", type=int, default=1)

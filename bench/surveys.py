@@ -535,6 +535,7 @@ def run_database(db: str, args: argparse.Namespace) -> dict[str, Any]:
         db=db,
         servers=args.servers,
         threads=args.threads,
+        workers=args.workers,
         redis_url=args.redis_url if args.cache == "redis" else None,
         pg_admin_url=args.pg_admin_url,
         pg_database=args.pg_database,
@@ -658,6 +659,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--servers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers per server (0: waitress)"
+    )
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--responses", type=int, default=1_000_000)

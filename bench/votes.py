@@ -354,6 +354,7 @@ def one_database(db: str, args: argparse.Namespace) -> dict[str, Any]:
         db=db,
         servers=args.servers,
         threads=args.threads,
+        workers=args.workers,
         redis_url=redis_url,
         pg_database=args.pg_database,
         pg_admin_url=args.pg_admin_url,
@@ -417,6 +418,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers per server (0: waitress)"
+    )
     parser.add_argument("--voters", type=int, default=12000)
     parser.add_argument("--max-requests", type=int, default=None, help="per client (tiny mode)")
     parser.add_argument("--duplicate-every", type=int, default=DUPLICATE_EVERY)

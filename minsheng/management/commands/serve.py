@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 # What a TLS-terminating proxy tells us: without X-Forwarded-Proto a production server (which
 # redirects plain HTTP) would send every proxied request back to https forever, and without
@@ -24,7 +25,8 @@ def collect_static() -> None:
 
 class Command(BaseCommand):
     help = (
-        "Serve minsheng with waitress (a production WSGI server) and WhiteNoise for static files."
+        "Serve minsheng with a production WSGI server and WhiteNoise for static files: waitress "
+        "(one process) by default, gunicorn with --workers N (N processes, POSIX only)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,7 +34,18 @@ class Command(BaseCommand):
             "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
         )
         parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-        parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+        parser.add_argument(
+            "--threads", type=int, default=8, help="threads per process (default 8)"
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=0,
+            help=(
+                "run gunicorn with this many worker processes (POSIX); 0, the default, serves "
+                "from this one process with waitress"
+            ),
+        )
         parser.add_argument(
             "--trusted-proxy",
             default=None,
@@ -44,20 +57,34 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["workers"] < 0 or opts["threads"] < 1:
+            raise CommandError("--workers must be 0 or more and --threads 1 or more")
+        collect_static()
+        if opts["workers"] and os.name == "posix":
+            from minsheng.serving import run_gunicorn
+
+            self.stdout.write(
+                f"minsheng serving on http://{opts['host']}:{opts['port']}/ with gunicorn: "
+                f"{opts['workers']} workers × {opts['threads']} threads"
+            )
+            self.stdout.flush()
+            run_gunicorn(
+                host=opts["host"],
+                port=opts["port"],
+                workers=opts["workers"],
+                threads=opts["threads"],
+                trusted_proxy=opts["trusted_proxy"],
+            )
+            return
+        if opts["workers"]:
+            self.stderr.write("gunicorn needs a POSIX system: serving with waitress instead")
         from waitress import serve
 
+        from minsheng.serving import start_background_jobs
         from minsheng.wsgi import application
 
-        collect_static()
-        from minsheng import periodic
-        from sources import scheduler as sources_scheduler
-
-        if periodic.start() is not None:
-            self.stdout.write(
-                "periodic jobs (deadline sweep, KPI rollup, 舆情 tasks, vote checks) run in this process"
-            )
-        if sources_scheduler.start() is not None:
-            self.stdout.write("舆情 sources are polled in this process (MINSHENG_SOURCES_POLL)")
+        for what in start_background_jobs():
+            self.stdout.write(f"{what} run in this process")
         self.stdout.write(f"minsheng serving on http://{opts['host']}:{opts['port']}/")
         proxy: dict[str, Any] = {}
         if opts["trusted_proxy"]:
