@@ -530,3 +530,7 @@ class Review(models.Model):
     @property
     def is_open(self) -> bool:
         return self.decided_at is None
+
+
+# Repeated claims (重复诉求) have their own module; imported here so Django registers the model.
+from appeals.repeat_models import RepeatFinding, RepeatKind, RepeatStatus  # noqa: E402, F401

@@ -168,6 +168,15 @@ TRANSITIONS: dict[str, Transition] = {
         _("申请复查（复核）"), _REVIEWABLE, None, (Role.AGENT,), "callback"
     ),
     "answer_review": Transition(_("复查（复核）答复"), _REVIEWABLE, None, (Role.LEADER,), "review"),
+    # A leader over the intake unit overturns a confirmed repeat (appeals.repeats checks who).
+    "overturn_repeat": Transition(
+        _("撤销重复认定"),
+        _states(State.REJECTED),
+        State.REGISTERED,
+        (Role.LEADER,),
+        "intake",
+        internal=True,
+    ),
 }
 # While the clock is stopped the order waits; only these steps may happen.
 _WHILE_SUSPENDED = frozenset({"resume", "withdraw"})
@@ -578,6 +587,8 @@ def _check_duplicates_after_commit(appeal_id: int) -> None:
     from appeals import tasks
 
     transaction.on_commit(partial(tasks.check_duplicates.delay, appeal_id))
+    # And for a concluded matter of the same citizen that it repeats (appeals.repeats).
+    transaction.on_commit(partial(tasks.check_repeats.delay, appeal_id))
 
 
 # --- the loop ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ def _messages() -> dict[str, str]:
         "extension": _("【民声】您的诉求 %(code)s 经批准延期办理。理由：%(reason)s"),
         "review_request": _("【民声】您对诉求 %(code)s 的复查（复核）申请已收到，将在30日内答复。"),
         "review_answer": _("【民声】您的诉求 %(code)s 的复查（复核）意见已作出，请查看。"),
+        "repeat_overturn": _("【民声】您的诉求 %(code)s 经领导复核已恢复受理，将按程序办理。"),
     }
 
 
@@ -136,3 +137,20 @@ def check_duplicates(appeal_id: int) -> int | None:
         log.exception("appeal %s: duplicate check failed", appeal_id)
         return None
     return target.pk if target is not None else None
+
+
+@shared_task(name="appeals.check_repeats", ignore_result=True)
+def check_repeats(appeal_id: int) -> int | None:
+    """After intake: record when the appeal repeats a concluded matter of the same citizen.
+
+    Returns the id of the earlier appeal. A failure is logged, never raised, as for duplicates:
+    the appeal then goes through the normal loop and nothing is dropped.
+    """
+    from appeals import repeats
+
+    try:
+        finding = repeats.check(appeal_id)
+    except Exception:
+        log.exception("appeal %s: repeat check failed", appeal_id)
+        return None
+    return finding.earlier_id if finding is not None else None
