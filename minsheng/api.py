@@ -16,11 +16,13 @@ from django.core.exceptions import (
     RequestDataTooBig,
     TooManyFieldsSent,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
+from minsheng import outage
 from minsheng.errors import RateLimited, ServiceError
 
 log = logging.getLogger("minsheng.api")
@@ -162,6 +164,13 @@ def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("unhandled API error on %s %s", request.method, request.path)
     return error_response(request, 500, "internal_error", _("服务器内部错误，已记录，请稍后重试。"))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A database that is restarting answers 503 with Retry-After (minsheng/outage.py)."""
+    return outage.response(request, exc) or on_unexpected(request, exc)
 
 
 # Domain routers. They are added last so a router module may import ``api`` or

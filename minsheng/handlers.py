@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from minsheng import outage
+
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
@@ -34,6 +36,11 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its except block: a database outage raised by a middleware
+    # becomes the 503 with Retry-After, like one raised by a view.
+    unavailable = outage.response_for_current_exception(request)
+    if unavailable is not None:
+        return unavailable
     if _is_api(request):
         return _json(500, "internal_error", _("服务器内部错误，已记录，请稍后重试。"))
     return defaults.server_error(request)
