@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "minsheng.middleware.RequestIdMiddleware",
+    "minsheng.outage.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,7 +105,11 @@ TEMPLATES = [
 # --- database ------------------------------------------------------------------------------
 _database_url = env_str("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    # Health checks: a pooled connection cut by a restart is noticed at the start of the next
+    # request and reopened, instead of failing that request.
+    DATABASES = {
+        "default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     DATABASES = {
         "default": {
@@ -120,6 +125,11 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Seconds a client is told to wait (Retry-After) when the database is unreachable for a moment
+# (restart, fail-over): the request is answered 503 instead of 500 (minsheng/outage.py).
+OUTAGE_RETRY_AFTER = env_int("MINSHENG_OUTAGE_RETRY_AFTER", 5)
+if OUTAGE_RETRY_AFTER < 1:
+    raise ConfigError(f"MINSHENG_OUTAGE_RETRY_AFTER must be 1 or more, not {OUTAGE_RETRY_AFTER}")
 
 # --- cache and background work -----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
