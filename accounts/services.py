@@ -33,7 +33,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from accounts import sms
+from accounts import second_factor, sms
 from accounts.models import ApiToken, PhoneCode, RecoveryCode, User
 from audit.services import record
 from minsheng.errors import Conflict, ServiceError
@@ -295,9 +295,11 @@ def verify_second_factor(request: HttpRequest, code: str) -> User:
         raise AccountLocked(user.locked_until)
     if verify_totp(user, code):
         complete_sign_in(request, user, method="password+totp")
+        second_factor.mark_verified(request)
         return user
     if use_recovery_code(user, code):
         complete_sign_in(request, user, method="password+recovery_code")
+        second_factor.mark_verified(request)
         return user
     try:
         register_failure(user, request, method="totp")
@@ -372,6 +374,9 @@ def confirm_totp(user: User, code: str, request: HttpRequest | None = None) -> l
         user.save(update_fields=["totp_enabled"])
         codes = _replace_recovery_codes(user)
         record(user, "auth.2fa.enabled", user, after={"totp_enabled": True}, request=request)
+    if request is not None and request.user.is_authenticated and request.user.pk == user.pk:
+        # Proving the new code in this session is the second factor for this session.
+        second_factor.mark_verified(request)
     return codes
 
 
@@ -379,6 +384,11 @@ def disable_totp(user: User, password: str, code: str, request: HttpRequest | No
     """Turn TOTP off; needs the password and a current code (or a recovery code)."""
     if not user.totp_enabled:
         raise Conflict(_("动态口令未启用。"), code="totp_not_enabled")
+    if second_factor.is_required(user):
+        raise Conflict(
+            _("管理员和审计人员必须使用两步验证，不能停用；更换手机请联系另一位管理员重置。"),
+            code="second_factor_required",
+        )
     if user.is_locked():
         assert user.locked_until is not None
         raise AccountLocked(user.locked_until)

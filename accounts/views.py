@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import forms, services
+from accounts import forms, second_factor, services
 from accounts.models import ApiToken, User
 from minsheng.errors import RateLimited, ServiceError
 from vault import crypto
@@ -153,6 +153,7 @@ def totp_view(request: HttpRequest) -> HttpResponse:
         "secret_grouped": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         "uri": uri,
         "qr": _qr_svg(uri),
+        "required": second_factor.is_required(user),
     }
     if request.method == "POST" and form.is_valid():
         try:

@@ -20,6 +20,10 @@ from minsheng.settings import PASSWORD_HASHERS as _HASHERS
 # A fast hasher for fixtures; argon2 stays second so tests can still check it is the default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *_HASHERS]
 
+# force_login() goes through a backend whose sessions count as having passed the second factor
+# (tests/auth_backends.py); password sign-ins still go through the real ModelBackend.
+AUTHENTICATION_BACKENDS = ["tests.auth_backends.ForceLoginBackend", *AUTHENTICATION_BACKENDS]  # noqa: F405
+
 # WhiteNoise warns when the static root is missing; tests serve static files through finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 
