@@ -182,6 +182,7 @@ api.add_router("/audit/", "audit.api.router")
 api.add_router("/appeals/", "appeals.api.router")
 # More appeal operations, one module per concern, under the same /api/appeals/ prefix.
 api.add_router("/appeals/", "appeals.api_dispatch.router")
+api.add_router("/appeals/", "appeals.api_repeats.router")
 api.add_router("/kpi/", "kpi.api.router")
 api.add_router("/surveys/", "surveys.api.router")
 api.add_router("/consult/", "consult.api.router")
