@@ -27,6 +27,10 @@ DOCS_CSP = (
 )
 
 
+# The map picker asks for the device's position on our own pages only; nothing else is needed.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(self), payment=(), usb=()"
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -68,6 +72,11 @@ class SecurityHeadersMiddleware:
         if "Content-Security-Policy" not in response:
             policy = DOCS_CSP if request.path.startswith("/api/docs") else CONTENT_SECURITY_POLICY
             response["Content-Security-Policy"] = policy
-        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        # Django's SecurityMiddleware and XFrameOptionsMiddleware set these on what passes through
+        # them; the defaults here also cover answers given before them (e.g. WhiteNoise's).
+        response.setdefault("X-Content-Type-Options", "nosniff")
+        response.setdefault("Referrer-Policy", "same-origin")
+        response.setdefault("X-Frame-Options", "DENY")
         return response

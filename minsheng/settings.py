@@ -66,6 +66,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that may answer early (static files, the second-factor hold, redirects),
+    # so every response carries the content security policy and the other headers.
+    "minsheng.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "minsheng.middleware.RequestIdMiddleware",
     "minsheng.outage.OutageMiddleware",
@@ -77,7 +80,6 @@ MIDDLEWARE = [
     "accounts.second_factor.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "minsheng.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "minsheng.urls"
