@@ -1,0 +1,314 @@
+"""The deployment of deploy/Procfile, started for real on PostgreSQL and Redis.
+
+One throwaway deployment (its own PostgreSQL database and Redis database 13, fresh keys, the demo
+city, hashed static files: ``bench/_server.py``'s ``Deployment.prepare``), then the Procfile's three
+lines exactly as written: ``web`` (gunicorn through ``minsheng serve --workers 2``), ``worker``
+(Celery) and ``beat`` with every periodic job due every 2 s (``MINSHENG_PERIODIC_SECONDS``). The
+requests carry what the nginx of deploy/nginx/minsheng.conf adds.
+
+Runs only in CI's PostgreSQL + Redis pass; on the embedded default (SQLite, inline tasks) there
+is no broker for a worker or beat to use, and the test is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from bench._server import Deployment, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+PROCFILE = REPO / "deploy" / "Procfile"
+REDIS_DB = 13  # apart from CI's 0, the xdist caches' 1-8 and the benchmarks' 9, 11 and 12
+WEB_WORKERS = 2
+PROXY = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "127.0.0.1",
+    "X-Forwarded-For": "10.9.0.7",
+}
+HASHED_STATIC = re.compile(r"/static/[\w/.-]+\.[0-9a-f]{12}\.(?:css|js)")
+TEN_YEARS = 10 * 365 * 24 * 3600
+
+
+def _services() -> tuple[str, str] | None:
+    database = os.environ.get("DATABASE_URL", "")
+    redis = os.environ.get("REDIS_URL", "")
+    if database.startswith(("postgres://", "postgresql://")) and redis:
+        return database, redis
+    return None
+
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        _services() is None,
+        reason="needs DATABASE_URL on PostgreSQL and REDIS_URL (CI's second pass): a multi-process "
+        "deployment with a Celery worker and beat has no broker on the embedded default",
+    ),
+]
+
+
+# --- the Procfile ------------------------------------------------------------------------------
+def procfile(env: dict[str, str]) -> dict[str, list[str]]:
+    """The Procfile's processes as argument lists, ``${VAR}`` taken from ``env``.
+
+    ``minsheng`` and ``celery`` are this virtualenv's scripts. A variable the environment lacks
+    fails here, so the example environment file and the Procfile cannot drift apart unnoticed.
+    """
+    scripts = Path(sys.executable).parent
+    out: dict[str, list[str]] = {}
+    for raw in PROCFILE.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, command = line.split(":", 1)
+        missing = sorted(set(re.findall(r"\$\{(\w+)\}", command)) - set(env))
+        if missing:
+            raise KeyError(f"deploy/Procfile's {name} needs {', '.join(missing)}")
+        args = shlex.split(re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], command))
+        args[0] = str(scripts / args[0])
+        out[name.strip()] = args
+    return out
+
+
+# --- the running deployment --------------------------------------------------------------------
+@dataclass
+class Running:
+    deployment: Deployment
+    port: int
+    started: float  # time.time() just before the processes started
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: list[IO[bytes]] = field(default_factory=list)
+
+    def log(self, name: str) -> str:
+        return (self.deployment.root / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers={**PROXY, **(headers or {})})
+            response = conn.getresponse()
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read(),
+            )
+        finally:
+            conn.close()
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+            if fields[1] == str(pid):
+                out.add(int(stat.parent.name))
+    return out
+
+
+def _wait(what: str, check: Callable[[], Any], running: Running, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, proc in running.procs.items():
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"{name} exited ({proc.returncode}):\n{running.log(name)[-3000:]}"
+                )
+        with contextlib.suppress(OSError):
+            result = check()
+            if result:
+                return result
+        time.sleep(0.2)
+    logs = "\n".join(f"--- {n}\n{running.log(n)[-1500:]}" for n in running.procs)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s\n{logs}")
+
+
+def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in procs.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[Running]:
+    import redis
+
+    services = _services()
+    assert services is not None
+    database_url, _ = services
+    redis_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    redis.Redis.from_url(redis_url).flushdb()
+    deployment = Deployment(
+        db="postgresql",
+        redis_url=redis_url,
+        pg_admin_url=database_url.rsplit("/", 1)[0] + "/postgres",
+        pg_database=f"minsheng_deploy_test_{os.getpid()}",
+        worker=False,
+    )
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    logs: list[IO[bytes]] = []
+    try:
+        deployment.prepare()
+        port = free_port()
+        env = dict(
+            deployment.env,
+            MINSHENG_ENV="production",
+            MINSHENG_PORT=str(port),
+            WEB_WORKERS=str(WEB_WORKERS),
+            WEB_THREADS="2",
+            CELERY_CONCURRENCY="1",
+            MINSHENG_PERIODIC_SECONDS="2",
+        )
+        running = Running(deployment=deployment, port=port, started=time.time())
+        for name, args in procfile(env).items():
+            log = (deployment.root / f"{name}.log").open("ab")
+            logs.append(log)
+            procs[name] = subprocess.Popen(
+                args,
+                cwd=deployment.root,  # beat and the worker write nothing into the checkout
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a signal to the group reaches gunicorn's workers too
+            )
+        running.procs, running.logs = procs, logs
+        _wait(
+            "/healthz answers 200",
+            lambda: running.request("GET", "/healthz")[0] == 200,
+            running,
+            120,
+        )
+        yield running
+    finally:
+        _stop(procs)
+        for fh in logs:
+            fh.close()
+        deployment.close()
+        redis.Redis.from_url(redis_url).flushdb()
+
+
+# --- the checks --------------------------------------------------------------------------------
+def test_healthz_reports_postgresql_redis_and_the_broker(running: Running) -> None:
+    status, _, body = running.request("GET", "/healthz")
+    checks = json.loads(body)["checks"]
+    assert status == 200
+    assert checks["database"] == {**checks["database"], "ok": True, "detail": "postgresql"}
+    assert checks["cache"] == {**checks["cache"], "ok": True, "detail": "RedisCache"}
+    assert checks["broker"]["ok"] is True and checks["broker"]["detail"] != "inline"
+
+
+def test_the_web_runs_as_a_gunicorn_master_with_its_workers(running: Running) -> None:
+    assert len(_children(running.procs["web"].pid)) == WEB_WORKERS
+
+
+def test_requests_are_spread_over_the_gunicorn_workers(running: Running) -> None:
+    workers = _children(running.procs["web"].pid)
+    tag = uuid.uuid4().hex[:10]
+
+    def one(i: int) -> int:
+        return running.request("GET", "/healthz", headers={"X-Request-Id": f"{tag}{i}"})[0]
+
+    served: set[int] = set()
+    for round_ in range(5):  # concurrent rounds until two workers answered (almost always one)
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(one, range(round_ * 40, round_ * 40 + 40)))
+        assert set(statuses) == {200}
+        time.sleep(0.3)  # the last lines reach the log file
+        lines = [json.loads(x) for x in running.log("web").splitlines() if x.startswith("{")]
+        served = {line["pid"] for line in lines if str(line.get("request_id", "")).startswith(tag)}
+        if len(served) >= 2:
+            break
+    assert served <= workers
+    assert len(served) >= 2, f"every request was answered by {served} of {workers}"
+
+
+def test_an_appeal_submitted_on_the_web_is_texted_by_the_celery_worker(running: Running) -> None:
+    body = {
+        "title": "小区路灯不亮",
+        "text": "幸福路三号小区门口的路灯已经坏了两个星期，晚上出行很不安全，请尽快修理。",
+        "contact_phone": "13800138077",
+    }
+    status, _, answer = running.request(
+        "POST",
+        "/api/appeals/",
+        body=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert status == 201, answer[:500]
+    code = json.loads(answer)["code"]
+    outbox = running.deployment.root / "sms-outbox" / "outbox.jsonl"
+
+    def texted() -> bool:
+        return outbox.exists() and any(
+            code in json.loads(line)["message"] for line in outbox.read_text("utf-8").splitlines()
+        )
+
+    _wait(f"the text about {code} in the outbox", texted, running)
+    # Sent by the worker process, not inline by the web process that queued it.
+    assert f"appeal {code}: submit notice sent" in running.log("worker")
+    assert "appeals.notify_citizen" in running.log("worker")
+    assert f"appeal {code}: submit notice sent" not in running.log("web")
+
+
+def test_beat_fires_the_periodic_kpi_rollup_and_the_worker_runs_it(running: Running) -> None:
+    def rolled_since_start() -> bool:
+        rows = running.deployment.query("SELECT rolled_at FROM kpi_rollupstate WHERE id = 1")
+        return bool(rows and rows[0][0] is not None and rows[0][0].timestamp() > running.started)
+
+    _wait("kpi.rollup run after beat started", rolled_since_start, running)
+    assert "Sending due task kpi.rollup" in running.log("beat")
+    assert re.search(r"Task kpi\.rollup\[[\w-]+\] succeeded", running.log("worker"))
+
+
+def test_static_files_have_hashed_names_long_cache_and_compressed_variants(
+    running: Running,
+) -> None:
+    status, _, page = running.request("GET", "/")
+    assert status == 200
+    names = HASHED_STATIC.findall(page.decode())
+    assert names, "the portal page links no hashed static file"
+    name = names[0]
+    status, headers, body = running.request("GET", name, headers={"Accept-Encoding": "gzip, br"})
+    assert status == 200
+    # gzip always; brotli too where the optional ``brotli`` package is installed.
+    assert headers.get("content-encoding") in {"gzip", "br"}
+    assert f"max-age={TEN_YEARS}" in headers["cache-control"]
+    assert "immutable" in headers["cache-control"]
+    assert "accept-encoding" in headers.get("vary", "").lower()
+    status, headers, plain = running.request("GET", name)
+    assert status == 200 and "content-encoding" not in headers
+    assert len(body) < len(plain)
+    # The unhashed original may change under the same name: cached briefly, not for ever.
+    original = re.sub(r"\.[0-9a-f]{12}(\.\w+)$", r"\1", name)
+    status, headers, _ = running.request("GET", original)
+    assert status == 200 and "immutable" not in headers["cache-control"]
