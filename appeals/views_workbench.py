@@ -509,6 +509,8 @@ def _event_label(action: str) -> str:
         "escalate": _("超期督办"),
         "photo": _("上传照片"),
         "flag_duplicate": _("标记疑似重复"),
+        "flag_repeat": _("发现重复诉求"),
+        "repeat_new": _("按新诉求受理"),
         "import": _("导入"),
     }.get(action, action)
 
@@ -569,6 +571,8 @@ def _case_context(
     revealed_phone: str | None = None,
     reveal_form: wf.RevealForm | None = None,
 ) -> dict[str, Any]:
+    from appeals import views_repeats  # it builds on this module
+
     user = request.user
     now = timezone.now()
     steps = staff_steps(appeal, user)
@@ -634,6 +638,7 @@ def _case_context(
             "photos": photos,
             "channel_label": appeal.get_channel_display(),
             "day_seconds": int(calendar.working_day_length().total_seconds()),
+            "repeat": views_repeats.context(appeal, user),
         }
     )
     return context

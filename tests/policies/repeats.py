@@ -13,3 +13,8 @@ API: dict[str, tuple[str | None, Expect]] = {
     "api:appeal_repeat_accept": (None, appeal_step),
     "api:appeal_repeat_overturn": (None, appeal_step),
 }
+
+PAGES: dict[str, tuple[str, Expect]] = {
+    # POST only (the case page shows the panel); a GET is refused as a method.
+    "appeals_wb:repeat": ("/workbench/appeals/999999/repeat/confirm/", lambda who: {405}),
+}
