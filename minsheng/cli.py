@@ -25,6 +25,8 @@ OUR_COMMANDS = {
     "vault": "personal-data vault: rotate the encryption key (vault rotate-key)",
     "text": "the Chinese text engine: normalise, clean, segment, dedupe, route, sentiment …",
     "healthcheck": "check the database, cache and broker from the command line",
+    "backup": "back up the database into one checked archive (backup --out FILE)",
+    "restore": "restore the database from a backup archive (restore FILE --yes)",
 }
 
 
