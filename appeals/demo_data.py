@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from appeals import duplicates, services, templates_service
+from appeals import duplicates, repeats_demo, services, templates_service
 from appeals.models import Appeal, Channel, ReplyTemplate
 from org.models import Category, Grid
 
@@ -187,6 +187,7 @@ def load() -> int:
                 duplicates.check(appeal.pk)
             else:
                 _walk(appeal, stage, reply, users, secret)
+        written += repeats_demo.load()
     return written
 
 

@@ -284,3 +284,17 @@ def test_the_check_records_one_finding_even_when_run_twice(pending):
     assert (
         AppealEvent.objects.filter(appeal_id=pending.appeal_id, action="flag_repeat").count() == 1
     )
+
+
+# --- demo --------------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_the_demo_has_a_petition_after_fuhe_and_a_repeat_waiting_and_loads_once(settings, tmp_path):
+    from appeals import repeats_demo
+    from org import demo
+
+    settings.SMS_OUTBOX_DIR = tmp_path
+    demo.load()
+    finding = RepeatFinding.objects.get(appeal__external_ref="repeat-demo-2")
+    assert finding.earlier.external_ref == "repeat-demo-1"
+    assert finding.kind == RepeatKind.AFTER_REVIEW and finding.status == RepeatStatus.PENDING
+    assert repeats_demo.load() == 0
