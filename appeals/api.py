@@ -13,6 +13,7 @@ import json
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -20,9 +21,10 @@ from ninja import Field, Header, Path, Query, Router, Schema
 from pydantic import StrictFloat
 
 from accounts.api_auth import session_auth, token_auth, token_or_session
+from accounts.services import _hit, _window_counter, client_ip
 from appeals import services
 from appeals.models import TEXT_LIMIT, TITLE_LIMIT, Appeal, Channel, IdempotencyKey, State
-from minsheng.errors import Conflict, NotFound, ServiceError
+from minsheng.errors import Conflict, NotFound, RateLimited, ServiceError
 from org.api import UnitRef
 from org.models import Grid, Unit
 from org.roles import Role, require_role
@@ -445,6 +447,22 @@ def _tracked(request: HttpRequest, code: str, secret: str | None) -> Appeal:
 
 
 # --- intake ------------------------------------------------------------------------------------
+def _spend_intake_budget(request: HttpRequest) -> None:
+    """Anonymous and session callers share one budget per address per hour; API-token callers
+    (hotline agents, integrations) are accountable through their token and are not counted."""
+    limit = settings.APPEAL_API_SUBMITS_PER_IP_PER_HOUR
+    if not limit or getattr(request, "api_token", None) is not None:
+        return
+    hour = 3600
+    key, remaining = _window_counter("appeal-api-submit-ip", client_ip(request), hour)
+    if _hit(key, hour) > limit:
+        raise RateLimited(
+            _("您的网络在一小时内提交的诉求太多，请 %(m)d 分钟后再试，急事请拨打 12345。")
+            % {"m": max(1, remaining // 60)},
+            retry_after=remaining,
+        )
+
+
 def _request_hash(payload: AppealIn) -> str:
     canonical = json.dumps(payload.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -494,6 +512,7 @@ def _replay(scope: str, key: str, digest: str) -> dict[str, Any] | None:
         403: ErrorOut,
         409: ErrorOut,
         422: ErrorOut,
+        429: ErrorOut,
     },
     summary="提交诉求 / submit an appeal",
 )
@@ -508,6 +527,7 @@ def submit(
     ),
 ) -> tuple[int, dict[str, Any]]:
     actor = _actor(request)
+    _spend_intake_budget(request)
     submission = services.Submission(
         text=payload.text,
         title=payload.title,

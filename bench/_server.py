@@ -199,6 +199,8 @@ class Deployment:
                 "MINSHENG_VAULT_INDEX_KEY": _b64_key(),
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "MINSHENG_LOG_FORMAT": "json",
+                # The benchmarks post from one address far beyond a citizen's hourly budget.
+                "MINSHENG_APPEAL_API_SUBMITS_PER_IP_PER_HOUR": "0",
                 "PYTHONUNBUFFERED": "1",
             }
         )

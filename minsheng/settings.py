@@ -236,6 +236,9 @@ OPEN311_JURISDICTION = env_str("MINSHENG_OPEN311_JURISDICTION", "") or ""
 OPEN311_CONTACT = env_str("MINSHENG_OPEN311_CONTACT", "") or ""
 OPEN311_POSTS_PER_MINUTE = env_int("MINSHENG_OPEN311_POSTS_PER_MINUTE", 120)
 
+# Appeals one address may submit through the API per hour without an API token (then 429 with
+# Retry-After); 0 turns the limit off (load tests). The web form has its own, smaller budget.
+APPEAL_API_SUBMITS_PER_IP_PER_HOUR = env_int("MINSHENG_APPEAL_API_SUBMITS_PER_IP_PER_HOUR", 120)
 # --- questionnaires -----------------------------------------------------------------------------
 # Anonymous responses one browser and address may send to one questionnaire per hour.
 MINSHENG_SURVEY_ANONYMOUS_PER_HOUR = env_int("MINSHENG_SURVEY_ANONYMOUS_PER_HOUR", 30)
