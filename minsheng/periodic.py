@@ -34,6 +34,7 @@ JOBS: tuple[Job, ...] = (
     Job("kpi.rollup", 300, "KPI counters from the appeals' new events"),
     Job("opinion.sweep_tasks", 300, "overdue flags on 舆情 response tasks"),
     Job("exemplars.detect", 300, "anti-刷票 detection over the campaigns that are voting"),
+    Job("minsheng.relay_outbox", 30, "task messages that waited in the outbox for the broker"),
 )
 
 

@@ -137,8 +137,14 @@ if OUTAGE_RETRY_AFTER < 1:
 # --- cache and background work -----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # Falls back to per-process memory while Redis is unreachable (minsheng/cache.py), with short
+    # socket timeouts so an outage costs milliseconds, not the intake.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "minsheng.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 2},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -148,6 +154,8 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
 # Without a broker, tasks run inline in the process that queues them (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
+# Fail fast when the broker is away: the message then waits in the outbox (minsheng/outbox.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "Asia/Shanghai"
@@ -228,6 +236,9 @@ APPEAL_PHOTO_MAX_BYTES = env_int("MINSHENG_APPEAL_PHOTO_MAX_BYTES", 5 * 1024 * 1
 APPEAL_DUPLICATE_DAYS = env_int("MINSHENG_APPEAL_DUPLICATE_DAYS", 30)
 APPEAL_DUPLICATE_THRESHOLD = float(env_str("MINSHENG_APPEAL_DUPLICATE_THRESHOLD", "0.3") or 0.3)
 APPEAL_DUPLICATE_DISTANCE_M = env_int("MINSHENG_APPEAL_DUPLICATE_DISTANCE_M", 500)
+# Appeals one address may submit through the API per hour without an API token (then 429 with
+# Retry-After); 0 turns the limit off (load tests). The web form has its own, smaller budget.
+APPEAL_API_SUBMITS_PER_IP_PER_HOUR = env_int("MINSHENG_APPEAL_API_SUBMITS_PER_IP_PER_HOUR", 120)
 
 # --- Open311 GeoReport v2 ----------------------------------------------------------------------
 # The jurisdiction_id clients must send (empty: the root unit's code); the contact shown in
@@ -236,9 +247,6 @@ OPEN311_JURISDICTION = env_str("MINSHENG_OPEN311_JURISDICTION", "") or ""
 OPEN311_CONTACT = env_str("MINSHENG_OPEN311_CONTACT", "") or ""
 OPEN311_POSTS_PER_MINUTE = env_int("MINSHENG_OPEN311_POSTS_PER_MINUTE", 120)
 
-# Appeals one address may submit through the API per hour without an API token (then 429 with
-# Retry-After); 0 turns the limit off (load tests). The web form has its own, smaller budget.
-APPEAL_API_SUBMITS_PER_IP_PER_HOUR = env_int("MINSHENG_APPEAL_API_SUBMITS_PER_IP_PER_HOUR", 120)
 # --- questionnaires -----------------------------------------------------------------------------
 # Anonymous responses one browser and address may send to one questionnaire per hour.
 MINSHENG_SURVEY_ANONYMOUS_PER_HOUR = env_int("MINSHENG_SURVEY_ANONYMOUS_PER_HOUR", 30)
@@ -287,6 +295,9 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 
 # --- logging -------------------------------------------------------------------------------------
+# Error reports (admins' e-mail, the debug 500 page) quote request data: phone and ID numbers in
+# them are masked like in the logs.
+DEFAULT_EXCEPTION_REPORTER = "minsheng.logs.RedactingExceptionReporter"
 LOG_LEVEL = env_str("MINSHENG_LOG_LEVEL", "INFO") or "INFO"
 LOG_FORMAT = env_str("MINSHENG_LOG_FORMAT", "json") or "json"
 LOGGING = {

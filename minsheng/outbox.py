@@ -1,0 +1,233 @@
+"""Guaranteed task delivery: a task message that cannot reach the broker waits in the database.
+
+Every Celery task of minsheng is an ``OutboxTask`` (``task_cls`` in minsheng/celery.py). With a
+broker configured, ``delay``/``apply_async``:
+
+* inside a transaction, writes an ``OutboxMessage`` row in that transaction and publishes it once
+  the transaction commits (deleting the row when the broker has it). The message exists exactly
+  when the change that queued it exists, and a rolled-back change queues nothing;
+* outside a transaction (the usual ``transaction.on_commit(partial(task.delay, …))`` of the
+  services), publishes at once, and if the broker cannot be reached stores the row instead of
+  raising, so the request that queued it still succeeds.
+
+Stored rows are relayed to the broker by ``relay()``: the ``minsheng.relay_outbox`` periodic job,
+every worker when it starts, and the process itself as soon as one of its publishes succeeds
+again. Relayers claim rows with a conditional UPDATE, so two never publish the same row at the
+same moment; a relayer killed between publishing and deleting leaves the row to be published once
+more after ``LEASE`` (the same task id): delivery is at least once, never zero.
+
+Without a broker (the embedded default) tasks run inline as before and no row is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from celery import Celery, Task
+from celery.utils import uuid
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+log = logging.getLogger("minsheng.outbox")
+
+# After a failed publish this process sends straight to the outbox for this long (seconds).
+COOLDOWN = 5.0
+# A claimed row is published again after this long if its relayer did not delete it.
+LEASE = dt.timedelta(seconds=60)
+BATCH = 200
+# Options a stored message keeps (JSON-safe); others make the call bypass the outbox.
+_KEPT_OPTIONS = {"queue", "priority", "countdown", "expires"}
+_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+_state = threading.local()
+_down_until = 0.0
+_stored_here = False
+
+
+def _broker_down() -> bool:
+    return time.monotonic() < _down_until
+
+
+def _mark_down(exc: BaseException) -> None:
+    global _down_until
+    first = not _broker_down()
+    _down_until = time.monotonic() + COOLDOWN
+    if first:
+        log.warning(
+            "broker unreachable (%s: %s): task messages go to the outbox",
+            type(exc).__name__,
+            exc,
+            extra={"event": "broker_down"},
+        )
+
+
+def _store(
+    name: str, task_id: str, args: Any, kwargs: Any, options: dict[str, Any], err: str
+) -> Any:
+    from minsheng.models import OutboxMessage
+
+    global _stored_here
+    _stored_here = True
+    return OutboxMessage.objects.create(
+        task_id=task_id,
+        name=name,
+        args=list(args or ()),
+        kwargs=dict(kwargs or {}),
+        options=options,
+        last_error=err,
+    )
+
+
+def _in_transaction() -> bool:
+    """Inside a transaction of the application (a test case's wrapping atomic does not count)."""
+    if getattr(_state, "relaying", False) or not connection.in_atomic_block:
+        return False
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _storable(args: Any, kwargs: Any, options: dict[str, Any]) -> bool:
+    if set(options) - _KEPT_OPTIONS:
+        return False
+    try:
+        json.dumps([list(args or ()), dict(kwargs or {}), options])
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+class OutboxTask(Task):  # type: ignore[misc]
+    """A Celery task whose messages are never lost to an unreachable broker."""
+
+    def _publish(self, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]) -> Any:
+        return super().apply_async(
+            args, kwargs, task_id=task_id, retry=True, retry_policy=_RETRY_POLICY, **options
+        )
+
+    def apply_async(
+        self, args: Any = None, kwargs: Any = None, task_id: str | None = None, **options: Any
+    ) -> Any:
+        if self.app.conf.task_always_eager:
+            return super().apply_async(args, kwargs, task_id, **options)
+        task_id = task_id or uuid()
+        if not _storable(args, kwargs, options):
+            return super().apply_async(args, kwargs, task_id=task_id, **options)
+        if _in_transaction():
+            row = _store(self.name, task_id, args, kwargs, options, "")
+            app = self.app
+            transaction.on_commit(lambda: relay_one(row.pk, app))
+            return self.AsyncResult(task_id)
+        if not _broker_down():
+            try:
+                result = self._publish(args, kwargs, task_id, options)
+            except Exception as exc:  # kombu/redis raise several kinds for "not reachable"
+                _mark_down(exc)
+            else:
+                if _stored_here:
+                    _relay_soon(self.app)
+                return result
+        _store(self.name, task_id, args, kwargs, options, "broker unreachable")
+        return self.AsyncResult(task_id)
+
+
+def _claim(pk: int) -> bool:
+    from minsheng.models import OutboxMessage
+
+    now = timezone.now()
+    return bool(
+        OutboxMessage.objects.filter(pk=pk, next_try_at__lte=now).update(
+            next_try_at=now + LEASE, attempts=F("attempts") + 1
+        )
+    )
+
+
+def relay_one(pk: int, app: Celery | None = None) -> bool:
+    """Publish one stored message and delete it; False (row kept) when the broker refuses."""
+    from minsheng.models import OutboxMessage
+
+    if app is None:
+        from minsheng.celery import app as default_app
+
+        app = default_app
+    if _broker_down() or not _claim(pk):
+        return False
+    row = OutboxMessage.objects.filter(pk=pk).first()
+    if row is None:
+        return False
+    task = app.tasks.get(row.name)
+    try:
+        if task is None:
+            app.send_task(row.name, row.args, row.kwargs, task_id=row.task_id, **row.options)
+        else:
+            OutboxTask._publish(task, row.args, row.kwargs, row.task_id, dict(row.options))
+    except Exception as exc:
+        _mark_down(exc)
+        # Try again soon, not after the whole lease.
+        OutboxMessage.objects.filter(pk=pk).update(
+            next_try_at=timezone.now() + dt.timedelta(seconds=COOLDOWN), last_error=str(exc)[:500]
+        )
+        return False
+    OutboxMessage.objects.filter(pk=pk).delete()
+    return True
+
+
+def relay(app: Celery | None = None, *, limit: int = 10_000) -> int:
+    """Publish every stored message that is due; returns how many reached the broker."""
+    from minsheng.models import OutboxMessage
+
+    global _stored_here
+    sent = 0
+    _state.relaying = True
+    try:
+        while sent < limit:
+            due = list(
+                OutboxMessage.objects.filter(next_try_at__lte=timezone.now())
+                .order_by("pk")
+                .values_list("pk", flat=True)[:BATCH]
+            )
+            if not due:
+                _stored_here = False
+                break
+            progressed = False
+            for pk in due:
+                if relay_one(pk, app):
+                    sent += 1
+                    progressed = True
+                elif _broker_down():
+                    return sent
+            if not progressed:
+                break
+    finally:
+        _state.relaying = False
+    if sent:
+        log.info("outbox: %s task messages relayed to the broker", sent, extra={"event": "relay"})
+    return sent
+
+
+def pending() -> int:
+    from minsheng.models import OutboxMessage
+
+    return OutboxMessage.objects.count()
+
+
+def _relay_soon(app: Celery) -> None:
+    """After the broker came back, empty this process's backlog in a background thread."""
+    global _stored_here
+    _stored_here = False
+
+    def run() -> None:
+        from django.db import close_old_connections
+
+        try:
+            relay(app)
+        except Exception:  # a relay failure must not kill anything; the periodic job retries
+            log.exception("outbox relay failed")
+        finally:
+            close_old_connections()
+
+    threading.Thread(target=run, name="minsheng-outbox-relay", daemon=True).start()
