@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from textkit.normalise import normalise_many
+from textkit.route import RouteModel, normalise_text, normalise_text_reference
+from textkit.route import _base_scores as _route_scores
 from textkit.segment import Segmenter, cut_many
 from textkit.sentiment import (
     SentimentModel,
@@ -137,3 +140,56 @@ def test_batch_normalising_equals_one_text_at_a_time(posts: dict[str, list[str]]
         "  全角ＡＢＣ１２３　空格 \r\n\r\n\r\n形勢(shì)  ",
     ]
     assert normalise_many(texts) == [normalise(t) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def route_model(shared_data: Path) -> RouteModel:
+    path = shared_data / "tipdm2020_c" / "attachment2_rows_partial.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["留言详情"].strip()][:800]
+    return RouteModel.train(
+        [(r["留言主题"], r["留言详情"]) for r in rows], [r["一级标签"] for r in rows]
+    )
+
+
+def test_routing_text_folds_the_same_with_the_quick_nfkc_check(
+    posts: dict[str, list[str]],
+) -> None:
+    texts = posts["mixed"] + ["全角ＡＢＣ１２３，（括号）～　空格…", "ﬁ①㍿ｶﾞ"]
+    for batch in (texts, normalise_many(texts)):
+        assert [normalise_text(t) for t in batch] == [normalise_text_reference(t) for t in batch]
+
+
+def test_the_fast_route_features_equal_the_reference_features(
+    route_model: RouteModel, posts: dict[str, list[str]]
+) -> None:
+    texts = [normalise_text(t) for t in posts["mixed"]] + ["", "短"]
+    for space in route_model.spaces:
+        fast, ref = space.transform(texts), space.transform_reference(texts)
+        assert fast.shape == ref.shape and fast.nnz == ref.nnz
+        assert abs(fast - ref).max() < 1e-6
+
+
+def test_fast_route_probabilities_match_scoring_the_reference_features(
+    route_model: RouteModel, posts: dict[str, list[str]]
+) -> None:
+    texts = posts["mixed"]
+    pairs = [(t[:20], t) for t in texts]
+    fast = route_model.probabilities(pairs)
+    norm = [[normalise_text_reference(p[i]) for p in pairs] for i in range(2)]
+    x = sp.hstack(
+        [s.transform_reference(col) for s, col in zip(route_model.spaces, norm, strict=True)],
+        format="csr",
+    )
+    scores = [
+        _route_scores(kind, x, *route_model.base[kind]) for kind in route_model.options.base_models
+    ]
+    z = np.hstack(scores) @ route_model.meta_coef.T.astype(np.float64) + route_model.meta_intercept
+    ref = np.exp(z - z.max(axis=1, keepdims=True))
+    ref /= ref.sum(axis=1, keepdims=True)
+    # float32 sums in another order; ComplementNB's large log-probability weights magnify them.
+    np.testing.assert_allclose(fast, ref, atol=1e-3)
+    differ = int((fast.argmax(axis=1) != ref.argmax(axis=1)).sum())
+    assert differ <= 0.001 * len(texts), f"{differ} of {len(texts)} routes differ"
