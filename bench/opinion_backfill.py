@@ -22,9 +22,12 @@ model on the tipdm2020_c labelled messages, saved to a folder and loaded by ever
 models and the reduce (the worst case for the reduce).
 
 **Runs**, all in this process's run, one after the other: (1) equivalence: on the first
-``--sample`` posts, the single-process pipeline and the Dask backfill with 2 workers, outputs
-compared line by line (per-post relevance, duplicate decisions, category, sentiment, emotion,
-event, garbled spans, words, alerts) and the final events and alerts compared; (2) the
+``--sample`` posts, the single-process pipeline and the Dask backfill with 2 workers, both cut
+into the same 256 kB chunks, outputs compared line by line (per-post relevance, duplicate
+decisions, category, sentiment, emotion, event, garbled spans, words, alerts) and the final
+events and alerts compared; then the single process again with 4 MB chunks, to show how much
+the batching alone moves (the models' float32 scores shift by about 1e-6 with the batch a text
+is scored in, so a near-tied label can flip whatever runs them); (2) the
 single-process baseline on the first ``--baseline-posts``; (3) the Dask backfill of ``--posts``
 with each worker count of ``--workers``; (4) with ``--full N``, N posts with 2 workers.
 Throughput is posts per wall-clock second, end to end (reading, map, reduce, writing the output);
@@ -196,13 +199,7 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
-def compare(path: Path, config: BackfillConfig, tmp: Path, workers: int) -> dict[str, Any]:
-    """Single-process and Dask outputs of one file, line by line, and their events and alerts."""
-    a_out, b_out = tmp / "single.jsonl", tmp / "dask.jsonl"
-    with a_out.open("w", encoding="utf-8") as fh:
-        a = run_single(path, config, fh)
-    with b_out.open("w", encoding="utf-8") as fh:
-        b = run_distributed(path, config, fh, workers=workers, chunk_bytes=256 * 1024)
+def _diff(a_out: Path, b_out: Path) -> tuple[int, dict[str, int]]:
     differ = 0
     fields: dict[str, int] = {}
     with a_out.open(encoding="utf-8") as fa, b_out.open(encoding="utf-8") as fb:
@@ -213,6 +210,22 @@ def compare(path: Path, config: BackfillConfig, tmp: Path, workers: int) -> dict
                 for k in ra.keys() | rb.keys():
                     if ra.get(k) != rb.get(k):
                         fields[k] = fields.get(k, 0) + 1
+    return differ, fields
+
+
+def compare(path: Path, config: BackfillConfig, tmp: Path, workers: int) -> dict[str, Any]:
+    """Single-process and Dask outputs of one file, cut into the same chunks, line by line, and
+    their events and alerts; then the single process with other chunks (batching sensitivity)."""
+    chunk = 256 * 1024
+    a_out, b_out, c_out = tmp / "single.jsonl", tmp / "dask.jsonl", tmp / "single-4mb.jsonl"
+    with a_out.open("w", encoding="utf-8") as fh:
+        a = run_single(path, config, fh, chunk_bytes=chunk)
+    with b_out.open("w", encoding="utf-8") as fh:
+        b = run_distributed(path, config, fh, workers=workers, chunk_bytes=chunk)
+    with c_out.open("w", encoding="utf-8") as fh:
+        run_single(path, config, fh, chunk_bytes=16 * chunk)
+    differ, fields = _diff(a_out, b_out)
+    batching, batching_fields = _diff(a_out, c_out)
     assert a.engine is not None and b.engine is not None
     ea = [e.to_json() for e in a.engine.events(include_merged=True)]
     eb = [e.to_json() for e in b.engine.events(include_merged=True)]
@@ -222,6 +235,8 @@ def compare(path: Path, config: BackfillConfig, tmp: Path, workers: int) -> dict
         "posts": a.posts,
         "lines_differ": differ,
         "fields_differ": fields,
+        "batching_lines_differ": batching,
+        "batching_fields_differ": batching_fields,
         "events_equal": ea == eb,
         "alerts_equal": aa == ab,
         "events": len(ea),
@@ -282,7 +297,10 @@ def main(argv: list[str] | None = None) -> int:
             f"equivalence on {eq['posts']:,} posts (single process vs Dask, 2 workers): "
             f"{eq['lines_differ']} output lines differ {eq['fields_differ'] or ''}; events equal "
             f"{eq['events_equal']} ({eq['events']:,}), alerts equal {eq['alerts_equal']} "
-            f"({eq['alerts']:,}); duplicates {eq['duplicates']:,} / {eq['duplicates_dask']:,}"
+            f"({eq['alerts']:,}); duplicates {eq['duplicates']:,} / {eq['duplicates_dask']:,}\n"
+            f"  single process with 4 MB instead of 256 kB chunks: {eq['batching_lines_differ']} "
+            f"lines differ {eq['batching_fields_differ'] or ''} (model scores move ~1e-6 with "
+            f"the batch; near-tied labels can flip)"
         )
 
         base_file = head(stream, tmp / "baseline.jsonl", args.baseline_posts)
@@ -315,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_2w_over_1w": round(rate[2] / rate[1], 2) if 1 in rate and 2 in rate else None,
         "equivalent": eq["lines_differ"] == 0 and eq["events_equal"] and eq["alerts_equal"],
         "sample": eq["posts"],
+        "batching_lines_differ": eq["batching_lines_differ"],
         "peak_worker_mb": max((max(s.worker_peak_mb) for s in runs.values()), default=None),
         "peak_driver_mb": round(max(s.driver_peak_mb for s in runs.values()), 1),
     }

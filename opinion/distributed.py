@@ -52,6 +52,7 @@ __all__ = [
     "BackfillSummary",
     "ChunkResult",
     "byte_ranges",
+    "check_input",
     "map_chunk",
     "run_distributed",
     "run_single",
@@ -396,7 +397,7 @@ class _Writer:
             self.out.write("\n".join(lines) + "\n")
 
 
-def _check_input(path: str | Path) -> Path:
+def check_input(path: str | Path) -> Path:
     p = Path(path)
     if not p.is_file():
         raise BackfillError(f"{p} does not exist or is not a file")
@@ -437,7 +438,7 @@ def run_single(
     ``Engine.process`` is ``_apply(_prepare(batch))`` per batch; here the same two steps run on
     each chunk, with garbled detection and segmentation on the prepared texts.
     """
-    p = _check_input(path)
+    p = check_input(path)
     eng = config.engine()
     segmenter = Segmenter()
     empty = Signed(
@@ -494,7 +495,9 @@ def run_distributed(
 
     from distributed import Client, LocalCluster
 
-    p = _check_input(path).resolve()
+    p = check_input(path).resolve()
+    # The project's logging would print every scheduler and worker INFO line as JSON.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     reducer = _ReduceEngine(
         gazetteer=Gazetteer.from_json(config.gazetteer) if config.gazetteer else None,
         options=EngineOptions.from_json(config.options),
@@ -510,7 +513,7 @@ def run_distributed(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never collide with another cluster
             silence_logs=logging.ERROR,
         )
     client = Client(cluster if cluster is not None else scheduler)

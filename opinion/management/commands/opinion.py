@@ -1,5 +1,6 @@
 """``minsheng opinion``: public-opinion tools. ``replay`` runs a historical stream through the
-engine without a server or a database (docs/opinion-engine.md).
+engine without a server or a database (docs/opinion-engine.md); ``backfill`` does the same for a
+large stream with the per-post steps on Dask workers (docs/distributed.md).
 
 Subcommands are a dispatch table (``SUBCOMMANDS``); the desk adds its own beside ``replay``.
 """
@@ -58,6 +59,8 @@ class Command(BaseCommand):
             "--no-items", action="store_true", help="leave item ids out of the report's events"
         )
         replay.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+
+        _add_backfill_parser(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         handler = SUBCOMMANDS[options["subcommand"]]
@@ -129,4 +132,150 @@ def _replay(command: BaseCommand, options: dict[str, Any]) -> None:
     )
 
 
-SUBCOMMANDS = {"replay": _replay}
+BACKFILL_EPILOG = """\
+Input: JSON Lines (.jsonl), one post a line (id, time, text; optionally source, url, author,
+parent_id, reach), in time order: posts are processed in file order, as the engine streams them.
+The per-post steps (normalise, relevance, sentiment, route, garbled text, segmentation, MinHash
+signatures) run on Dask workers over byte ranges of the file; the streaming dedupe, events,
+bursts and alerts run here in file order, so the output equals a single-process run's
+(docs/distributed.md). --workers 0 runs the single-process pipeline without Dask.
+
+Output (--out): one JSON line per post: id, relevant, duplicate_of, category, sentiment, emotion,
+event_id, garbled (kinds of garbled spans), words (and tokens with --tokens), alerts (grades) when
+the post raised any. Written to FILE.tmp and renamed at the end. Exit status: 0 done, 2 the input,
+a model or the cluster cannot be used.
+"""
+
+
+def _add_backfill_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "backfill",
+        help="run a large JSONL stream through the pipeline on Dask workers (no database)",
+        description="Backfill a historical stream of posts with the per-post steps on Dask.",
+        epilog=BACKFILL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--input", required=True, metavar="FILE", help="posts as .jsonl")
+    p.add_argument("--out", required=True, metavar="FILE", help="per-post results (.jsonl)")
+    p.add_argument("--report", metavar="FILE", help="write the run's summary here (JSON)")
+    p.add_argument(
+        "--workers", type=int, default=2, help="Dask worker processes (default 2; 0: no Dask)"
+    )
+    p.add_argument("--scheduler", help="address of a running Dask scheduler instead of --workers")
+    p.add_argument(
+        "--chunk-mb", type=float, default=4.0, help="megabytes of the file per task (default 4)"
+    )
+    p.add_argument("--jurisdiction", help="gazetteer file (JSON or kind:term lines)")
+    p.add_argument("--sentiment", help="a textkit sentiment model folder (optional)")
+    p.add_argument("--route", help="a textkit route model folder (optional)")
+    p.add_argument(
+        "--forget-after-hours",
+        type=float,
+        default=72.0,
+        help="drop closed events from memory this long after closing (default 72)",
+    )
+    p.add_argument("--tokens", action="store_true", help="write each post's words too")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+
+
+def _backfill(command: BaseCommand, options: dict[str, Any]) -> None:
+    import os
+
+    from tqdm import tqdm
+
+    from opinion.distributed import (
+        BackfillConfig,
+        BackfillError,
+        check_input,
+        run_distributed,
+        run_single,
+    )
+    from opinion.engine import EngineOptions, Gazetteer, GazetteerError
+
+    if options["workers"] < 0:
+        raise CommandError("--workers must be 0 or more", returncode=2)
+    if options["chunk_mb"] <= 0:
+        raise CommandError("--chunk-mb must be positive", returncode=2)
+    if options["forget_after_hours"] < 0:
+        raise CommandError("--forget-after-hours must not be negative", returncode=2)
+    for key in ("route", "sentiment"):
+        if options[key] and not Path(options[key]).is_dir():
+            raise CommandError(f"--{key} {options[key]}: no such model folder", returncode=2)
+    try:
+        gazetteer = (
+            Gazetteer.from_file(options["jurisdiction"]) if options["jurisdiction"] else None
+        )
+    except GazetteerError as exc:
+        raise CommandError(str(exc), returncode=2) from exc
+    config = BackfillConfig(
+        gazetteer=gazetteer.to_json() if gazetteer else None,
+        route=str(Path(options["route"]).resolve()) if options["route"] else None,
+        sentiment=str(Path(options["sentiment"]).resolve()) if options["sentiment"] else None,
+        options=EngineOptions(forget_after_hours=options["forget_after_hours"]).to_json(),
+        tokens=options["tokens"],
+    )
+    source = Path(options["input"])
+    try:
+        check_input(source)
+    except BackfillError as exc:
+        raise CommandError(str(exc), returncode=2) from exc
+    total = source.stat().st_size
+    out = Path(options["out"])
+    tmp = out.with_name(out.name + ".tmp")
+    bar = tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        disable=options["quiet"],
+        file=sys.stderr,
+        desc="backfill",
+    )
+
+    def progress(done: int, posts: int) -> None:
+        bar.update(done - bar.n)
+        bar.set_postfix_str(f"{posts:,} posts", refresh=False)
+
+    chunk = int(options["chunk_mb"] * 1024 * 1024)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with bar, tmp.open("w", encoding="utf-8") as fh:
+            if options["workers"] == 0 and not options["scheduler"]:
+                summary = run_single(source, config, fh, chunk_bytes=chunk, progress=progress)
+            else:
+                summary = run_distributed(
+                    source,
+                    config,
+                    fh,
+                    workers=options["workers"],
+                    scheduler=options["scheduler"],
+                    chunk_bytes=chunk,
+                    progress=progress,
+                )
+        tmp.replace(out)
+    except BackfillError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CommandError(str(exc), returncode=2) from exc
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CommandError(f"backfill failed: {exc}", returncode=2) from exc
+    for line, reason in summary.bad_lines:
+        command.stderr.write(f"{source}:{line}: skipped: {reason}")
+    report = summary.to_json()
+    report["input"] = os.fspath(source)
+    report["bad_line_list"] = [{"line": n, "reason": r} for n, r in summary.bad_lines[:1000]]
+    if options["report"]:
+        try:
+            Path(options["report"]).write_text(
+                json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
+        except OSError as exc:
+            raise CommandError(f"cannot write {options['report']}: {exc}", returncode=2) from exc
+    command.stdout.write(
+        f"{report['posts']} posts ({report['bad_lines']} bad lines skipped), "
+        f"{report['duplicates']} duplicates, {report['events_started']} events, "
+        f"{report['alerts']} alerts in {report['wall_seconds']} s "
+        f"({report['posts_per_second']} posts/s) → {out}"
+    )
+
+
+SUBCOMMANDS = {"replay": _replay, "backfill": _backfill}
