@@ -64,6 +64,7 @@ from urllib.parse import quote, urlencode  # noqa: E402
 
 from bench._server import (  # noqa: E402
     DEFAULT_DATA,
+    PG_ADMIN_URL,
     PROXY_HEADERS,
     BenchError,
     Deployment,
@@ -420,6 +421,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         threads=args.threads,
         redis_url=redis_url,
         pg_database=args.pg_database,
+        pg_admin_url=args.pg_admin_url,
         keep=args.keep,
     )
     with deployment:
@@ -568,6 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--broker", choices=("redis", "inline"), default="redis")
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--pg-database", default="minsheng_bench_mixed")
+    parser.add_argument(
+        "--pg-admin-url", default=PG_ADMIN_URL, help="a PostgreSQL database to create ours from"
+    )
     parser.add_argument("--appeals", type=int, default=100_000, help="older appeals put in first")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
