@@ -11,6 +11,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from django.views.debug import ExceptionReporter
+
 from minsheng.middleware import request_id_var
 
 _ID_CARD = re.compile(r"(?<![0-9])([1-9][0-9]{5})(?:19|20)[0-9]{2}[0-9]{7}[0-9Xx](?![0-9])")
@@ -54,3 +56,15 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_info:
             payload["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+class RedactingExceptionReporter(ExceptionReporter):
+    """Error reports (the admins' error e-mail, the technical 500 page) with phone and ID numbers
+    masked: a report quotes the request's GET and POST data, its headers and the local variables
+    of every frame, any of which may hold a citizen's number. ``DEFAULT_EXCEPTION_REPORTER``."""
+
+    def get_traceback_text(self) -> str:
+        return redact(super().get_traceback_text())
+
+    def get_traceback_html(self) -> str:
+        return redact(super().get_traceback_html())
