@@ -239,9 +239,6 @@ APPEAL_DUPLICATE_DISTANCE_M = env_int("MINSHENG_APPEAL_DUPLICATE_DISTANCE_M", 50
 # Appeals one address may submit through the API per hour without an API token (then 429 with
 # Retry-After); 0 turns the limit off (load tests). The web form has its own, smaller budget.
 APPEAL_API_SUBMITS_PER_IP_PER_HOUR = env_int("MINSHENG_APPEAL_API_SUBMITS_PER_IP_PER_HOUR", 120)
-# Appeals one address may submit through the API per hour without an API token (then 429 with
-# Retry-After); 0 turns the limit off (load tests). The web form has its own, smaller budget.
-APPEAL_API_SUBMITS_PER_IP_PER_HOUR = env_int("MINSHENG_APPEAL_API_SUBMITS_PER_IP_PER_HOUR", 120)
 
 # --- Open311 GeoReport v2 ----------------------------------------------------------------------
 # The jurisdiction_id clients must send (empty: the root unit's code); the contact shown in
