@@ -11,6 +11,7 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter
 
 from minsheng.middleware import request_id_var
@@ -63,8 +64,9 @@ class RedactingExceptionReporter(ExceptionReporter):
     masked: a report quotes the request's GET and POST data, its headers and the local variables
     of every frame, any of which may hold a citizen's number. ``DEFAULT_EXCEPTION_REPORTER``."""
 
-    def get_traceback_text(self) -> str:
-        return redact(super().get_traceback_text())
+    # Masking only turns digits of Django's already-escaped report into asterisks.
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(redact(super().get_traceback_text()))  # noqa: S308
 
-    def get_traceback_html(self) -> str:
-        return redact(super().get_traceback_html())
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe(redact(super().get_traceback_html()))  # noqa: S308

@@ -112,7 +112,7 @@ def test_intake_sign_in_reveal_and_a_server_error_leave_no_number_in_logs_or_rep
     assert "/api/auth/otp/verify" in logged
     assert len(mail.outbox) == 1, "the admins' error e-mail was sent"
     report = mail.outbox[0]
-    everything = [report.subject, report.body] + [
+    everything = [str(report.subject), str(report.body)] + [
         str(content) for content, _type in getattr(report, "alternatives", [])
     ]
     assert "RuntimeError" in report.body and "139****5678" in report.body
