@@ -383,8 +383,9 @@ def _apply(
 
 def _notify_citizen_after_commit(appeal_id: int, kind: str) -> None:
     from appeals import tasks
+    from minsheng.outbox import delay_on_commit
 
-    transaction.on_commit(partial(tasks.notify_citizen.delay, appeal_id, kind))
+    delay_on_commit(tasks.notify_citizen, appeal_id, kind)
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
@@ -585,8 +586,9 @@ def do_submit(
 def _check_duplicates_after_commit(appeal_id: int) -> None:
     """Look for an open appeal about the same problem once the intake has committed."""
     from appeals import tasks
+    from minsheng.outbox import delay_on_commit
 
-    transaction.on_commit(partial(tasks.check_duplicates.delay, appeal_id))
+    delay_on_commit(tasks.check_duplicates, appeal_id)
     # And for a concluded matter of the same citizen that it repeats (appeals.repeats).
     transaction.on_commit(partial(tasks.check_repeats.delay, appeal_id))
 

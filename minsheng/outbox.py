@@ -26,6 +26,7 @@ import json
 import logging
 import threading
 import time
+from functools import partial
 from typing import Any
 
 from celery import Celery, Task
@@ -133,6 +134,19 @@ class OutboxTask(Task):  # type: ignore[misc]
                 return result
         _store(self.name, task_id, args, kwargs, options, "broker unreachable")
         return self.AsyncResult(task_id)
+
+
+def delay_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Queue ``task`` to run once the current transaction commits, and never lose it.
+
+    With a broker the message is written to the outbox inside the transaction (so a process
+    killed between the commit and the publish leaves it for the relay); without one the task
+    runs inline after the commit, as ``transaction.on_commit(partial(task.delay, …))`` would.
+    """
+    if task.app.conf.task_always_eager or not _in_transaction():
+        transaction.on_commit(partial(task.delay, *args, **kwargs))
+        return
+    task.delay(*args, **kwargs)
 
 
 def _claim(pk: int) -> bool:
