@@ -13,12 +13,15 @@ is no broker for a worker or beat to use, and the test is skipped with that reas
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import http.client
 import json
 import os
 import re
 import shlex
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -223,7 +226,7 @@ def test_healthz_reports_postgresql_redis_and_the_broker(running: Running) -> No
     checks = json.loads(body)["checks"]
     assert status == 200
     assert checks["database"] == {**checks["database"], "ok": True, "detail": "postgresql"}
-    assert checks["cache"] == {**checks["cache"], "ok": True, "detail": "RedisCache"}
+    assert checks["cache"]["ok"] is True and "Redis" in checks["cache"]["detail"]
     assert checks["broker"]["ok"] is True and checks["broker"]["detail"] != "inline"
 
 
@@ -278,6 +281,12 @@ def test_an_appeal_submitted_on_the_web_is_texted_by_the_celery_worker(running: 
     assert f"appeal {code}: submit notice sent" in running.log("worker")
     assert "appeals.notify_citizen" in running.log("worker")
     assert f"appeal {code}: submit notice sent" not in running.log("web")
+    # The audit trail has the citizen's address from the trusted proxy's X-Forwarded-For.
+    rows = running.deployment.query(
+        "SELECT host(ip) FROM audit_auditentry WHERE action = 'appeals.submit' AND object_repr LIKE ?",
+        (f"%{code}%",),
+    )
+    assert rows == [(PROXY["X-Forwarded-For"],)]
 
 
 def test_beat_fires_the_periodic_kpi_rollup_and_the_worker_runs_it(running: Running) -> None:
@@ -312,3 +321,188 @@ def test_static_files_have_hashed_names_long_cache_and_compressed_variants(
     original = re.sub(r"\.[0-9a-f]{12}(\.\w+)$", r"\1", name)
     status, headers, _ = running.request("GET", original)
     assert status == 200 and "immutable" not in headers["cache-control"]
+
+
+# --- nginx in front, with deploy/nginx/minsheng.conf -------------------------------------------
+NGINX_CONF = REPO / "deploy" / "nginx" / "minsheng.conf"
+
+
+def _nginx_binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class Proxy:
+    http_port: int
+    https_port: int
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # our own throw-away certificate
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", self.https_port, timeout=30, context=context
+        )
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read(),
+            )
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def nginx(running: Running) -> Iterator[Proxy]:
+    """deploy/nginx/minsheng.conf in front of the running web process: only its ports, paths,
+    certificate and upstream address are replaced."""
+    binary = _nginx_binary()
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but nginx is not installed (.ci/run installs it with apt-get)")
+        pytest.skip("nginx is not installed: the example proxy config is not exercised")
+    folder = running.deployment.root / "nginx"
+    folder.mkdir()
+    cert, key = _self_signed(folder)
+    static = running.deployment.root / "static"
+    # nginx's workers drop to an unprivileged user: let it reach the static files (only those).
+    running.deployment.root.chmod(0o711)
+    proxy = Proxy(http_port=free_port(), https_port=free_port())
+    site = NGINX_CONF.read_text(encoding="utf-8")
+    replacements = {
+        "server 127.0.0.1:8000;": f"server 127.0.0.1:{running.port};",
+        "listen 80;": f"listen 127.0.0.1:{proxy.http_port};",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{proxy.https_port} ssl http2;",
+        "/etc/ssl/minsheng/fullchain.pem": str(cert),
+        "/etc/ssl/minsheng/privkey.pem": str(key),
+        "/var/lib/minsheng/static/": f"{static}/",
+    }
+    for old, new in replacements.items():
+        assert old in site, f"deploy/nginx/minsheng.conf no longer has {old!r}"
+        site = site.replace(old, new)
+    temp = {
+        f"{kind}_temp_path {folder / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    }
+    (folder / "nginx.conf").write_text(
+        f"pid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\ndaemon off;\n"
+        "worker_processes 1;\nevents { worker_connections 256; }\n"
+        f"http {{\n include /etc/nginx/mime.types;\n access_log {folder / 'access.log'};\n"
+        + "\n".join(sorted(temp))
+        + f"\n{site}\n}}\n",
+        encoding="utf-8",
+    )
+    log = (folder / "nginx.out").open("ab")
+    proc = subprocess.Popen(
+        [
+            binary,
+            "-p",
+            str(folder),
+            "-c",
+            str(folder / "nginx.conf"),
+            "-e",
+            str(folder / "error.log"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"nginx exited ({proc.returncode}):\n"
+                    + (folder / "error.log").read_text(errors="replace")[-2000:]
+                    + (folder / "nginx.out").read_text(errors="replace")[-2000:]
+                )
+            with contextlib.suppress(OSError, ssl.SSLError):
+                if proxy.request("GET", "/healthz")[0] == 200:
+                    break
+            assert time.monotonic() < deadline, "nginx did not answer within 20 s"
+            time.sleep(0.2)
+        yield proxy
+    finally:
+        _stop({"nginx": proc})
+        log.close()
+
+
+def test_nginx_serves_hashed_static_files_itself_compressed_and_cached_for_a_year(
+    running: Running, nginx: Proxy
+) -> None:
+    _, _, page = nginx.request("GET", "/")
+    name = HASHED_STATIC.findall(page.decode())[0]
+    status, headers, body = nginx.request("GET", name, headers={"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["content-encoding"] == "gzip" and body[:2] == b"\x1f\x8b"  # the .gz copy
+    # nginx's own header (WhiteNoise in the web process would say max-age=315360000, public, …).
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+def test_nginx_redirects_plain_http_and_passes_the_headers_minsheng_trusts(
+    running: Running, nginx: Proxy
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", nginx.http_port, timeout=10)
+    conn.request("GET", "/track/")
+    response = conn.getresponse()
+    assert response.status == 301 and response.getheader("Location", "").startswith("https://")
+    conn.close()
+    body = {"title": "噪音扰民", "text": "夜间工地施工噪音很大，影响休息，希望有关部门管一管。"}
+    status, headers, answer = nginx.request(
+        "POST",
+        "/api/appeals/",
+        # A client's own forwarded headers: nginx replaces them with what it saw.
+        headers={"Content-Type": "application/json", "X-Forwarded-For": "203.0.113.9"},
+        body=json.dumps(body, ensure_ascii=False).encode(),
+    )
+    assert status == 201, answer[:300]
+    code = json.loads(answer)["code"]
+    rows = running.deployment.query(
+        "SELECT host(ip), request_id FROM audit_auditentry WHERE action = 'appeals.submit' "
+        "AND object_repr LIKE ?",
+        (f"%{code}%",),
+    )
+    # nginx's own view of the client (127.0.0.1 here), and nginx's request id end to end.
+    assert rows == [("127.0.0.1", headers["x-request-id"])]
