@@ -3,7 +3,9 @@
 The vote (``cast_vote``) is the hot path and is kept lean on purpose: the campaign's rules come
 from a per-process cache (refreshed every few seconds and dropped by every service here that
 changes them), the rate limits are cache counters, and the vote is one INSERT … ON CONFLICT DO
-NOTHING plus one locked per-category counter in the same transaction. A single vote is not
+NOTHING plus one locked per-category counter in the same transaction. In a serving process on
+PostgreSQL the votes of concurrent requests share that statement and its commit
+(``exemplars/batcher.py``, group commit); each request is answered after the commit. A single vote is not
 written to the audit trail — the vote row is its own record and is never changed except by a
 voiding, which is audited. The anti-fraud analysis runs later from the stored rows (detect.py).
 """
@@ -444,23 +446,43 @@ class Origin:
         )
 
 
+_redis_clients: dict[int, Any] = {}
+
+
 def _redis_client() -> Any:
+    """The cache's Redis client, one per connection pool: Django's ``get_client`` builds a new
+    client object on every call, which cost more than the round trip itself."""
     backend = getattr(cache, "_cache", None)
     get_client = getattr(backend, "get_client", None)
-    return get_client(None, write=True) if get_client is not None else None
+    if get_client is None:
+        return None
+    pool_of = getattr(backend, "_get_connection_pool", None)
+    if pool_of is None:
+        return get_client(None, write=True)
+    pool = pool_of(True)
+    client = _redis_clients.get(id(pool))
+    if client is None:
+        client = _redis_clients.setdefault(id(pool), get_client(None, write=True))
+    return client
+
+
+# Increment each key, give a new one its time to live, return the new values: one command.
+_HIT_SCRIPT = (
+    "local out = {} for i, key in ipairs(KEYS) do out[i] = redis.call('INCR', key) "
+    "if out[i] == 1 then redis.call('EXPIRE', key, ARGV[1]) end end return out"
+)
+_hit_scripts: dict[int, Any] = {}
 
 
 def hit_counters(keys: list[str], ttl: int) -> list[int]:
-    """Increment each counter and return the new values: one pipelined round trip on Redis."""
+    """Increment each counter and return the new values: one round trip, one script on Redis."""
     client = _redis_client()
     if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            full = cache.make_and_validate_key(key)
-            pipe.incr(full)
-            pipe.expire(full, ttl)
-        replies = pipe.execute()
-        return [int(v) for v in replies[0::2]]
+        script = _hit_scripts.get(id(client))
+        if script is None:
+            script = _hit_scripts.setdefault(id(client), client.register_script(_HIT_SCRIPT))
+        replies = script(keys=[cache.make_key(key) for key in keys], args=[ttl])
+        return [int(v) for v in replies]
     values = []
     for key in keys:
         cache.add(key, 0, timeout=ttl)
@@ -576,7 +598,25 @@ def cast_vote(
     _check_rate(rules, voter.pk, hashes, moment)
     day = vote_day(rules, moment)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        vote_id, used = _cast_pg(rules, voter.pk, candidate_id, category_id, day, moment, hashes)
+        from exemplars import batcher
+
+        group = batcher.batcher()
+        if group is not None:
+            done = group.submit(
+                batcher.Pending(
+                    rules.id, rules.picks, voter.pk, candidate_id, category_id, day, moment, hashes
+                )
+            )
+            if done.error is not None:
+                raise done.error
+            if done.refused is not None:
+                raise _already(rules) if done.refused == "already" else _over_limit(rules)
+            assert done.vote_id is not None and done.picks is not None
+            vote_id, used = done.vote_id, done.picks
+        else:
+            vote_id, used = _cast_pg(
+                rules, voter.pk, candidate_id, category_id, day, moment, hashes
+            )
     else:
         vote_id, used = _cast_two_statements(
             rules, voter.pk, candidate_id, category_id, day, moment, hashes
