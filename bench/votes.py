@@ -371,14 +371,30 @@ def one_database(db: str, args: argparse.Namespace) -> dict[str, Any]:
         )
         setup = json.loads(setup_file.read_text(encoding="utf-8"))
         print(f"[{db}] prepared in {time.monotonic() - t0:.0f} s: {args.voters} voters", flush=True)
+        baseline: dict[str, Any] | None = None
+        accepted: Counter[int] = Counter()
+        sessions = setup["sessions"]
+        if args.baseline:
+            # The same deployment with the vote's fast path and group commit switched off (the
+            # full Django stack, one statement per vote), on its own half of the voters.
+            half = len(sessions) // 2
+            dep.env.update({"MINSHENG_FAST_VOTES": "0", "MINSHENG_VOTE_BATCH": "0"})
+            dep.start()
+            baseline = load_run(dep, dict(setup, sessions=sessions[half:]), args)
+            dep.stop()
+            accepted.update(baseline.pop("accepted_by_candidate"))
+            print(f"[{db}] baseline (full stack): {_line(baseline)}", flush=True)
+            for name in ("MINSHENG_FAST_VOTES", "MINSHENG_VOTE_BATCH"):
+                dep.env.pop(name)
+            sessions = sessions[:half]
         dep.start()
-        load = load_run(dep, setup, args)
+        load = load_run(dep, dict(setup, sessions=sessions), args)
         dep.stop()
-        exact = check_tallies(dep, setup["campaign"], load["accepted_by_candidate"])
+        accepted.update(load["accepted_by_candidate"])
+        exact = check_tallies(dep, setup["campaign"], dict(accepted))
         print(
-            f"[{db}] {load['votes_per_s']} votes/s, p50 {load['p50_ms']} ms, p99 "
-            f"{load['p99_ms']} ms; stored {exact['stored_votes']} = accepted "
-            f"{load['accepted_total']}: {exact['tallies_equal_accepted']}; duplicates refused "
+            f"[{db}] {_line(load)}; stored {exact['stored_votes']} = accepted "
+            f"{sum(accepted.values())}: {exact['tallies_equal_accepted']}; duplicates refused "
             f"{load['duplicates_refused_409']}/{load['duplicates_sent']}; load {load['load_after']}",
             flush=True,
         )
@@ -407,7 +423,16 @@ def one_database(db: str, args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
     load.pop("accepted_by_candidate")
-    return {"load": load, "exact": exact, "attack": attack}
+    return {"load": load, "baseline": baseline, "exact": exact, "attack": attack}
+
+
+def _line(load: dict[str, Any]) -> str:
+    cpu = load.get("cpu") or {}
+    return (
+        f"{load['votes_per_s']} votes/s, p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, CPU "
+        f"per vote: server {cpu.get('server_ms_per_vote')} ms, PostgreSQL "
+        f"{cpu.get('postgres_ms_per_vote')} ms, client {cpu.get('client_ms_per_request')} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -432,6 +457,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--attack-honest", type=int, default=3000)
     parser.add_argument("--attack-scale", type=float, default=1.0)
     parser.add_argument("--no-attack", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="first the same load with the fast path and group commit off (half the voters each)",
+    )
     parser.add_argument("--tiny", action="store_true", help="a few seconds: for the test suite")
     args = parser.parse_args(argv)
     if args.tiny:
