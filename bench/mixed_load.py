@@ -26,6 +26,10 @@ connection, with what the TLS proxy on 127.0.0.1 would add (``X-Forwarded-Proto`
 - *leader* (city and unit leaders, signed in): the KPI dashboard, the workbench search page and
   the API search, with a word from a list of everyday complaint words.
 
+**Baseline in the same run**: the same load again, on the same database, against the embedded
+server — one waitress process with as many threads as the gunicorn workers had together
+(``--no-baseline`` skips it). It runs second, on a database grown by the first run's appeals.
+
 Staff sign in through the real form (argon2, CSRF) before the clock starts; unsafe API calls carry
 the session and ``X-CSRFToken``. **Reported** per endpoint (paths with ids as ``{id}``): requests,
 throughput, p50/p95/p99, errors (5xx, connection failures, unexpected 4xx) and 409 conflicts; then
@@ -410,6 +414,63 @@ def _seed_only(count: int, data: Path) -> None:
     appeals_scale.build_index(messages, base, message_of)
 
 
+@dataclass
+class Phase:
+    label: str
+    stats: Stats
+    elapsed: float
+    load_before: str
+    load_after: str
+
+
+def measure(label: str, port: int, messages: list[Any], args: argparse.Namespace) -> Phase:
+    """Sign the staff in, run every persona for warm-up plus ``--duration`` seconds."""
+    stats = Stats()
+    recording = threading.Event()
+    shared = Shared(messages=messages, stop=threading.Event())
+    counts = {
+        "citizen": args.citizens,
+        "dispatcher": args.dispatchers,
+        "handler": args.handlers,
+        "leader": args.leaders,
+    }
+    threads: list[threading.Thread] = []
+    client = 0
+    for persona, count in counts.items():
+        work, users = PERSONAS[persona]
+        for i in range(count):
+            client += 1
+            session = Session(port, client, stats, recording)
+            if users:
+                session.sign_in(users[i % len(users)])
+            threads.append(
+                threading.Thread(
+                    target=work,
+                    args=(session, shared, random.Random(client), i),
+                    name=f"{persona}-{i}",
+                    daemon=True,
+                )
+            )
+    load_before = loadavg()
+    print(
+        f"[{label}] signed in; load average {load_before}; {args.duration:.0f} s of load "
+        f"({', '.join(f'{n} {p}s' for p, n in counts.items())})",
+        flush=True,
+    )
+    for t in threads:
+        t.start()
+    time.sleep(args.warmup)
+    recording.set()
+    started = time.monotonic()
+    time.sleep(args.duration)
+    recording.clear()
+    elapsed = time.monotonic() - started
+    shared.stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    return Phase(label, stats, elapsed, load_before, loadavg())
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     data = Path(args.data)
     messages = load_messages(data)
@@ -424,6 +485,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pg_admin_url=args.pg_admin_url,
         keep=args.keep,
     )
+    phases: list[Phase] = []
     with deployment:
         print(
             f"preparing {args.db} (migrate, demo city, static files) in {deployment.root}",
@@ -436,69 +498,45 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
         deployment.start()
-        port = deployment.ports[0]
-        stats = Stats()
-        recording = threading.Event()
-        shared = Shared(messages=messages, stop=threading.Event())
-        counts = {
-            "citizen": args.citizens,
-            "dispatcher": args.dispatchers,
-            "handler": args.handlers,
-            "leader": args.leaders,
-        }
-        threads: list[threading.Thread] = []
-        client = 0
-        for persona, count in counts.items():
-            work, users = PERSONAS[persona]
-            for i in range(count):
-                client += 1
-                session = Session(port, client, stats, recording)
-                if users:
-                    session.sign_in(users[i % len(users)])
-                rng = random.Random(client)
-                threads.append(
-                    threading.Thread(
-                        target=work,
-                        args=(session, shared, rng, i),
-                        name=f"{persona}-{i}",
-                        daemon=True,
-                    )
-                )
-        load_before = loadavg()
-        print(
-            f"signed in; load average {load_before}; {args.duration:.0f} s of load "
-            f"({', '.join(f'{n} {p}s' for p, n in counts.items())})",
-            flush=True,
-        )
-        for t in threads:
-            t.start()
-        time.sleep(args.warmup)
-        recording.set()
-        started = time.monotonic()
-        time.sleep(args.duration)
-        recording.clear()
-        elapsed = time.monotonic() - started
-        shared.stop.set()
-        for t in threads:
-            t.join(timeout=60)
-        load_after = loadavg()
+        label = f"gunicorn {args.workers}x{args.threads}"
+        phases.append(measure(label, deployment.ports[0], messages, args))
+        if args.baseline:
+            # The embedded server on the same database: one waitress process with as many
+            # threads as the gunicorn workers had together.
+            deployment.stop()
+            deployment.workers, deployment.threads = 0, max(1, args.workers) * args.threads
+            deployment.start()
+            label = f"waitress 1x{deployment.threads}"
+            phases.append(measure(label, deployment.ports[0], messages, args))
         appeals_total = deployment.query("SELECT COUNT(*) FROM appeals_appeal")[0][0]
-    return report(stats, elapsed, args, load_before, load_after, appeals_total)
+    result = report(phases[0], args)
+    if len(phases) > 1:
+        baseline = report(phases[1], args)
+        result["baseline"] = {
+            "server": phases[1].label,
+            "total": baseline["total"],
+            "endpoints": baseline["endpoints"],
+            "loadavg_before": phases[1].load_before,
+            "loadavg_after": phases[1].load_after,
+        }
+        ratio = result["total"]["per_s"] / max(baseline["total"]["per_s"], 0.01)
+        result["throughput_vs_baseline"] = round(ratio, 2)
+        print(
+            f"\n{phases[0].label} against {phases[1].label} on the same database: "
+            f"{ratio:.2f}x the requests per second"
+        )
+    result["appeals_at_end"] = appeals_total
+    return result
 
 
-def report(
-    stats: Stats,
-    elapsed: float,
-    args: argparse.Namespace,
-    load_before: str,
-    load_after: str,
-    appeals_total: int,
-) -> dict[str, Any]:
+def report(phase: Phase, args: argparse.Namespace) -> dict[str, Any]:
+    stats, elapsed = phase.stats, phase.elapsed
+    load_before, load_after = phase.load_before, phase.load_after
     rows = []
     everything: list[float] = []
     errors = conflicts = 0
     print(
-        f"\n{'endpoint':48} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"\n[{phase.label}]\n{'endpoint':48} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8} {'errors':>6} {'409':>5}"
     )
     for name, e in sorted(stats.by_endpoint.items(), key=lambda kv: -len(kv[1].latencies)):
@@ -537,7 +575,7 @@ def report(
     for sample in stats.error_samples:
         print("  error:", sample)
     print(
-        f"\n{elapsed:.0f} s measured; {appeals_total:,} appeals in the database at the end; "
+        f"[{phase.label}] {elapsed:.0f} s measured; "
         f"load average {load_before} before, {load_after} after; {os.cpu_count()} CPUs "
         f"({platform.processor() or platform.machine()}), shared with the load clients"
     )
@@ -582,6 +620,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dispatchers", type=int, default=2)
     parser.add_argument("--handlers", type=int, default=3)
     parser.add_argument("--leaders", type=int, default=3)
+    parser.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the second run on one waitress process (the embedded server)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and the folder")
     parser.add_argument("--seed-only", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -590,7 +634,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = run(args)
     print(json.dumps(result, ensure_ascii=False))
-    return 0 if result["total"]["errors"] == 0 else 1
+    errors = result["total"]["errors"] + result.get("baseline", {}).get("total", {}).get(
+        "errors", 0
+    )
+    return 0 if errors == 0 else 1
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ def test_a_tiny_mixed_load_reaches_every_persona_without_an_error(shared_data: P
             "1",
             "--leaders",
             "1",
+            "--no-baseline",
         ],
         cwd=REPO,
         capture_output=True,
