@@ -41,9 +41,38 @@ def _invalid(field_name: str, message: str) -> ServiceError:
     )
 
 
-def keyword_condition(parsed: ParsedQuery) -> RawSQL:
-    """The ids of appeals matching every phrase, as a subquery for ``pk__in``."""
+# PostgreSQL: a keyword set smaller than this is read from the GIN index first and joined to the
+# appeals (work in proportion to its size, whatever the other filters); a larger one is left to
+# the planner, which walks the appeals newest first and tests each row (a page of a common word
+# after a few hundred rows). See docs/search.md, "Speed".
+FENCE_LIMIT = 20_000
+
+
+def keyword_matches(parsed: ParsedQuery, limit: int = FENCE_LIMIT) -> int:
+    """How many indexed appeals match the keywords, counted up to ``limit`` (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM search_appealindex "
+            "WHERE document @@ %s::tsquery LIMIT %s) AS found",
+            [parsed.tsquery(), limit],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def keyword_condition(parsed: ParsedQuery, *, fenced: bool = False) -> RawSQL:
+    """The ids of appeals matching every phrase, as a subquery for ``pk__in``.
+
+    ``fenced`` (PostgreSQL): ``OFFSET 0`` keeps the subquery whole, so the planner reads the
+    matching ids from the index once (a hash or a unique list to join) and cannot turn it into
+    a probe of each appeal's terms — the plan that walks every appeal when its guess of how
+    common the words are is wrong. Only for keyword sets known to be small (``keyword_matches``).
+    """
     if connection.vendor == "postgresql":
+        if fenced:
+            return RawSQL(
+                "SELECT appeal_id FROM search_appealindex WHERE document @@ %s::tsquery OFFSET 0",
+                [parsed.tsquery()],
+            )
         return RawSQL(
             "SELECT appeal_id FROM search_appealindex WHERE document @@ %s::tsquery",
             [parsed.tsquery()],
@@ -53,12 +82,18 @@ def keyword_condition(parsed: ParsedQuery) -> RawSQL:
     )
 
 
+def keyword_filter(qs: AppealQuerySet, parsed: ParsedQuery) -> AppealQuerySet:
+    """``qs`` narrowed to the appeals matching ``parsed``, in the join shape its size calls for."""
+    fenced = connection.vendor == "postgresql" and keyword_matches(parsed) < FENCE_LIMIT
+    return qs.filter(pk__in=keyword_condition(parsed, fenced=fenced))
+
+
 def filter_appeals(qs: AppealQuerySet, q: str | None) -> AppealQuerySet:
     """Appeals of ``qs`` whose title or text holds every word of ``q`` (blank ``q``: all)."""
     parsed = parse_query(q or "")
     if parsed is None:
         return qs
-    return qs.filter(pk__in=keyword_condition(parsed))
+    return keyword_filter(qs, parsed)
 
 
 # --- structured filters ------------------------------------------------------------------------
@@ -208,8 +243,9 @@ class ResultPage:
         return (self.number - 1) * self.per_page + 1 if self.items else 0
 
 
-def count_capped(qs: AppealQuerySet, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
-    """(count, exact): counts at most ``limit + 1`` rows."""
+def count_capped(qs: AppealQuerySet, limit: int | None = None) -> tuple[int, bool]:
+    """(count, exact): counts at most ``limit + 1`` rows (default ``COUNT_LIMIT``)."""
+    limit = COUNT_LIMIT if limit is None else limit
     found = qs.order_by()[: limit + 1].count()
     return (found, True) if found <= limit else (limit, False)
 
@@ -243,7 +279,7 @@ def search(
         date_to=date_to,
     )
     if parsed is not None:
-        qs = qs.filter(pk__in=keyword_condition(parsed))
+        qs = keyword_filter(qs, parsed)
     total, exact = count_capped(qs)
     offset = (page - 1) * per_page
     items = list(

@@ -86,3 +86,15 @@ def test_hostile_keywords_in_the_queue_never_cause_a_server_error(
     for q in ['"', '噪音" OR 1=1', "噪音' & '路灯", "NEAR(噪音 路灯)", "*", "噪音 -- ;"]:
         answer = agent.get("/api/appeals/", {"q": q})
         assert answer.status_code in (200, 422), (q, answer.content)
+
+
+def test_the_queue_count_is_exact_up_to_the_limit_and_says_so_beyond_it(
+    client_for: Any, dispatcher: Any, three: list[Appeal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = client_for(dispatcher)
+    answer = agent.get("/api/appeals/").json()
+    assert (answer["count"], answer["count_exact"]) == (3, True)
+    monkeypatch.setattr("search.appeals.COUNT_LIMIT", 2)
+    answer = agent.get("/api/appeals/", {"limit": 1}).json()
+    assert (answer["count"], answer["count_exact"]) == (2, False)
+    assert agent.get("/api/appeals/", {"q": "路灯"}).json()["count_exact"] is True

@@ -281,3 +281,28 @@ def test_a_very_long_run_of_digits_is_indexed_by_its_start_and_still_found(
     appeal, _secret = services.do_submit(None, services.Submission(text="7" * 4999))
     found = search(dispatcher, q="7" * 80)
     assert appeal.pk in [a.pk for a in found.items]
+
+
+@pytest.mark.parametrize("fence_limit", [0, 10_000], ids=["walked", "read-first"])
+def test_a_keyword_set_read_first_or_tested_row_by_row_gives_the_same_page(
+    submit: Any,
+    dispatcher: Any,
+    handler: Any,
+    org_tree: Any,
+    fence_limit: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # PostgreSQL joins a small keyword set read from the index first, and lets a large one be
+    # tested appeal by appeal; both shapes must answer alike (SQLite has one shape).
+    monkeypatch.setattr("search.appeals.FENCE_LIMIT", fence_limit)
+    noisy, _ = submit(text=NOISE)
+    lamp, _ = submit(text=LAMP)
+    late, _ = submit(text="广场舞噪音每晚到十点。")
+    services.do_register(late, dispatcher)
+    services.do_dispatch(late, org_tree.chengguan, dispatcher)
+    assert _ids(search(dispatcher, q="噪音")) == [late.pk, noisy.pk]
+    assert _ids(search(dispatcher, q="噪音扰民")) == [noisy.pk]
+    assert _ids(search(dispatcher, q="噪音", state="received")) == [noisy.pk]
+    assert _ids(search(handler, q="噪音")) == [late.pk]
+    assert _ids(search(dispatcher, q="路灯 停车")) == [lamp.pk]
+    assert search(dispatcher, q="公积金").total == 0
