@@ -241,6 +241,9 @@ APPEAL_PHOTO_MAX_BYTES = env_int("MINSHENG_APPEAL_PHOTO_MAX_BYTES", 5 * 1024 * 1
 APPEAL_DUPLICATE_DAYS = env_int("MINSHENG_APPEAL_DUPLICATE_DAYS", 30)
 APPEAL_DUPLICATE_THRESHOLD = float(env_str("MINSHENG_APPEAL_DUPLICATE_THRESHOLD", "0.3") or 0.3)
 APPEAL_DUPLICATE_DISTANCE_M = env_int("MINSHENG_APPEAL_DUPLICATE_DISTANCE_M", 500)
+# Repeated claims: similarity (0-1, character pairs) to one of the same citizen's concluded
+# appeals from which a new appeal is put to the handler as a repeat (docs/repeats.md).
+APPEAL_REPEAT_THRESHOLD = float(env_str("MINSHENG_APPEAL_REPEAT_THRESHOLD", "0.3") or 0.3)
 # Appeals one address may submit through the API per hour without an API token (then 429 with
 # Retry-After); 0 turns the limit off (load tests). The web form has its own, smaller budget.
 APPEAL_API_SUBMITS_PER_IP_PER_HOUR = env_int("MINSHENG_APPEAL_API_SUBMITS_PER_IP_PER_HOUR", 120)
