@@ -32,7 +32,7 @@ def _cache() -> str:
     cache.set("healthz", "1", 5)
     if cache.get("healthz") != "1":
         raise RuntimeError("cache read-back failed")
-    return settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1]
 
 
 def _broker() -> str:
