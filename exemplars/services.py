@@ -28,6 +28,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from appeals.photos import clean_image, read_upload
 from audit.services import record
@@ -476,13 +478,18 @@ _hit_scripts: dict[int, Any] = {}
 
 def hit_counters(keys: list[str], ttl: int) -> list[int]:
     """Increment each counter and return the new values: one round trip, one script on Redis."""
-    client = _redis_client()
+    # While Redis is unreachable the cache serves from memory (minsheng/cache.py): count there.
+    client = None if getattr(cache, "degraded", False) else _redis_client()
     if client is not None:
         script = _hit_scripts.get(id(client))
         if script is None:
             script = _hit_scripts.setdefault(id(client), client.register_script(_HIT_SCRIPT))
-        replies = script(keys=[cache.make_key(key) for key in keys], args=[ttl])
-        return [int(v) for v in replies]
+        try:
+            replies = script(keys=[cache.make_key(key) for key in keys], args=[ttl])
+        except (RedisConnectionError, RedisTimeoutError):
+            pass  # the cache calls below notice the outage and fall back
+        else:
+            return [int(v) for v in replies]
     values = []
     for key in keys:
         cache.add(key, 0, timeout=ttl)

@@ -139,3 +139,18 @@ def test_intake_succeeds_while_the_redis_cache_is_unreachable(org_tree: Any) -> 
         )
     assert answer.status_code == 201, answer.content
     assert Appeal.objects.filter(code=answer.json()["code"]).count() == 1
+
+
+def test_vote_rate_counters_keep_counting_while_redis_is_unreachable() -> None:
+    from exemplars.services import hit_counters
+
+    caches = {
+        "default": {
+            "BACKEND": "minsheng.cache.ResilientRedisCache",
+            "LOCATION": REDIS_DOWN,
+            "OPTIONS": {"socket_connect_timeout": 0.5},
+        }
+    }
+    with override_settings(CACHES=caches):
+        assert hit_counters(["ev:test:ip", "ev:test:device"], 60) == [1, 1]
+        assert hit_counters(["ev:test:ip"], 60) == [2]
