@@ -144,6 +144,78 @@ def children(pid: int) -> list[int]:
     return out
 
 
+class RawClient:
+    """A lean HTTP/1.1 keep-alive client: request bytes built by hand, only the status line and
+    Content-Length of the answer parsed. The load generators share the machine's cores with the
+    servers, so every microsecond the client spends is one the servers do not get.
+
+    Reconnects (and says so with ``reconnects``) when the server closed the connection.
+    """
+
+    def __init__(self, port: int, timeout: float = 60.0) -> None:
+        self.port = port
+        self.timeout = timeout
+        self.sock: socket.socket | None = None
+        self.buf = b""
+        self.reconnects = 0
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock, self.buf = sock, b""
+        return sock
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buf = None, b""
+
+    def post(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        """POST and read the whole answer: (status, body). Raises OSError on a broken exchange."""
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            f"Content-Length: {len(body)}\r\n{head}\r\n"
+        ).encode("latin-1") + body
+        sock = self.sock or self._connect()
+        try:
+            sock.sendall(request)
+            return self._answer(sock)
+        except OSError:
+            self.close()
+            raise
+
+    def _answer(self, sock: socket.socket) -> tuple[int, bytes]:
+        buf = self.buf
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the server closed the connection")
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = 0
+        closing = False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            lowered = name.strip().lower()
+            if lowered == b"content-length":
+                length = int(value)
+            elif lowered == b"connection" and value.strip().lower() == b"close":
+                closing = True
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the server closed the connection mid-answer")
+            rest += chunk
+        body, self.buf = rest[:length], rest[length:]
+        if closing:
+            self.close()
+            self.reconnects += 1
+        return status, body
+
+
 # --- the deployment ------------------------------------------------------------------------------
 @dataclass
 class Server:

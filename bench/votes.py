@@ -48,7 +48,6 @@ if __name__ == "__main__":
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
-import http.client  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
@@ -61,7 +60,13 @@ from dataclasses import dataclass, field  # noqa: E402
 from multiprocessing import get_context  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench._server import PG_ADMIN_URL, PROXY_HEADERS, BenchError, Deployment  # noqa: E402
+from bench._server import (  # noqa: E402
+    PG_ADMIN_URL,
+    PROXY_HEADERS,
+    BenchError,
+    Deployment,
+    RawClient,
+)
 
 TARGET_PER_S = 2000
 PROCESSES = 4
@@ -97,7 +102,7 @@ class ThreadResult:
 def _client(job: Job, index: int, out: ThreadResult) -> None:
     """One client: its own voters (every clients-th session), each voting for every candidate."""
     port = job.ports[index % len(job.ports)]
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn = RawClient(port)
     csrf = secrets.token_hex(16)
     path = f"/api/exemplars/campaigns/{job.campaign}/votes"
     mine = job.sessions[index :: job.clients]
@@ -120,12 +125,11 @@ def _client(job: Job, index: int, out: ThreadResult) -> None:
             session, candidate = pairs[k]
             k += 1
         voter_no = number[session]
-        body = json.dumps({"candidate": candidate}).encode()
+        body = b'{"candidate": %d}' % candidate
         headers = {
             **PROXY_HEADERS,
             "X-Forwarded-For": f"10.{voter_no // 250 % 250}.{voter_no % 250}.{index + 1}",
             "Content-Type": "application/json",
-            "Content-Length": str(len(body)),
             "Cookie": f"sessionid={session}; csrftoken={csrf}",
             "X-CSRFToken": csrf,
             "Origin": "https://127.0.0.1",  # the host the proxy forwards (X-Forwarded-Host)
@@ -135,14 +139,9 @@ def _client(job: Job, index: int, out: ThreadResult) -> None:
         t0 = time.perf_counter()
         status = 0
         try:
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            status = response.status
-            data = response.read()
-        except (OSError, http.client.HTTPException) as exc:
+            status, data = conn.post(path, headers, body)
+        except OSError as exc:
             out.other[type(exc).__name__] += 1
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             data = b""
         out.requests.append((start, time.perf_counter() - t0, status))
         if duplicate:

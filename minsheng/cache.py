@@ -26,6 +26,8 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from minsheng.redisclient import ReusedClientRedisCacheClient
+
 log = logging.getLogger("minsheng.cache")
 
 COOLDOWN = 5.0
@@ -48,6 +50,8 @@ _FORWARDED = (
 class ResilientRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        # One redis.Redis per connection pool instead of one per call (minsheng/redisclient.py).
+        self._class = ReusedClientRedisCacheClient
         self._fallback = LocMemCache(f"minsheng-redis-fallback-{id(self)}", params)
         self._down_until = 0.0
         self._lock = threading.Lock()
