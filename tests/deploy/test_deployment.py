@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -162,8 +163,8 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[Running]:
+@contextlib.contextmanager
+def deployment_running() -> Iterator[Running]:
     import redis
 
     services = _services()
@@ -220,8 +221,8 @@ def running() -> Iterator[Running]:
         redis.Redis.from_url(redis_url).flushdb()
 
 
-# --- the checks --------------------------------------------------------------------------------
-def test_healthz_reports_postgresql_redis_and_the_broker(running: Running) -> None:
+# --- the checks (one deployment for all: it takes a minute to set up) --------------------------------------------------------------------------------
+def check_healthz_reports_postgresql_redis_and_the_broker(running: Running) -> None:
     status, _, body = running.request("GET", "/healthz")
     checks = json.loads(body)["checks"]
     assert status == 200
@@ -230,11 +231,11 @@ def test_healthz_reports_postgresql_redis_and_the_broker(running: Running) -> No
     assert checks["broker"]["ok"] is True and checks["broker"]["detail"] != "inline"
 
 
-def test_the_web_runs_as_a_gunicorn_master_with_its_workers(running: Running) -> None:
+def check_the_web_runs_as_a_gunicorn_master_with_its_workers(running: Running) -> None:
     assert len(_children(running.procs["web"].pid)) == WEB_WORKERS
 
 
-def test_requests_are_spread_over_the_gunicorn_workers(running: Running) -> None:
+def check_requests_are_spread_over_the_gunicorn_workers(running: Running) -> None:
     workers = _children(running.procs["web"].pid)
     tag = uuid.uuid4().hex[:10]
 
@@ -255,7 +256,7 @@ def test_requests_are_spread_over_the_gunicorn_workers(running: Running) -> None
     assert len(served) >= 2, f"every request was answered by {served} of {workers}"
 
 
-def test_an_appeal_submitted_on_the_web_is_texted_by_the_celery_worker(running: Running) -> None:
+def check_an_appeal_submitted_on_the_web_is_texted_by_the_celery_worker(running: Running) -> None:
     body = {
         "title": "小区路灯不亮",
         "text": "幸福路三号小区门口的路灯已经坏了两个星期，晚上出行很不安全，请尽快修理。",
@@ -289,7 +290,7 @@ def test_an_appeal_submitted_on_the_web_is_texted_by_the_celery_worker(running: 
     assert rows == [(PROXY["X-Forwarded-For"],)]
 
 
-def test_beat_fires_the_periodic_kpi_rollup_and_the_worker_runs_it(running: Running) -> None:
+def check_beat_fires_the_periodic_kpi_rollup_and_the_worker_runs_it(running: Running) -> None:
     def rolled_since_start() -> bool:
         rows = running.deployment.query("SELECT rolled_at FROM kpi_rollupstate WHERE id = 1")
         return bool(rows and rows[0][0] is not None and rows[0][0].timestamp() > running.started)
@@ -299,7 +300,7 @@ def test_beat_fires_the_periodic_kpi_rollup_and_the_worker_runs_it(running: Runn
     assert re.search(r"Task kpi\.rollup\[[\w-]+\] succeeded", running.log("worker"))
 
 
-def test_static_files_have_hashed_names_long_cache_and_compressed_variants(
+def check_static_files_have_hashed_names_long_cache_and_compressed_variants(
     running: Running,
 ) -> None:
     status, _, page = running.request("GET", "/")
@@ -394,15 +395,10 @@ class Proxy:
             conn.close()
 
 
-@pytest.fixture(scope="module")
-def nginx(running: Running) -> Iterator[Proxy]:
+@contextlib.contextmanager
+def nginx_in_front(running: Running, binary: str) -> Iterator[Proxy]:
     """deploy/nginx/minsheng.conf in front of the running web process: only its ports, paths,
     certificate and upstream address are replaced."""
-    binary = _nginx_binary()
-    if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but nginx is not installed (.ci/run installs it with apt-get)")
-        pytest.skip("nginx is not installed: the example proxy config is not exercised")
     folder = running.deployment.root / "nginx"
     folder.mkdir()
     cert, key = _self_signed(folder)
@@ -469,7 +465,7 @@ def nginx(running: Running) -> Iterator[Proxy]:
         log.close()
 
 
-def test_nginx_serves_hashed_static_files_itself_compressed_and_cached_for_a_year(
+def check_nginx_serves_hashed_static_files_itself_compressed_and_cached_for_a_year(
     running: Running, nginx: Proxy
 ) -> None:
     _, _, page = nginx.request("GET", "/")
@@ -481,7 +477,7 @@ def test_nginx_serves_hashed_static_files_itself_compressed_and_cached_for_a_yea
     assert headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
-def test_nginx_redirects_plain_http_and_passes_the_headers_minsheng_trusts(
+def check_nginx_redirects_plain_http_and_passes_the_headers_minsheng_trusts(
     running: Running, nginx: Proxy
 ) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", nginx.http_port, timeout=10)
@@ -506,3 +502,45 @@ def test_nginx_redirects_plain_http_and_passes_the_headers_minsheng_trusts(
     )
     # nginx's own view of the client (127.0.0.1 here), and nginx's request id end to end.
     assert rows == [("127.0.0.1", headers["x-request-id"])]
+
+
+CHECKS: tuple[Callable[[Running], None], ...] = (
+    check_healthz_reports_postgresql_redis_and_the_broker,
+    check_the_web_runs_as_a_gunicorn_master_with_its_workers,
+    check_requests_are_spread_over_the_gunicorn_workers,
+    check_an_appeal_submitted_on_the_web_is_texted_by_the_celery_worker,
+    check_beat_fires_the_periodic_kpi_rollup_and_the_worker_runs_it,
+    check_static_files_have_hashed_names_long_cache_and_compressed_variants,
+)
+NGINX_CHECKS: tuple[Callable[[Running, Proxy], None], ...] = (
+    check_nginx_serves_hashed_static_files_itself_compressed_and_cached_for_a_year,
+    check_nginx_redirects_plain_http_and_passes_the_headers_minsheng_trusts,
+)
+
+
+def test_the_procfile_deployment_serves_queues_schedules_and_caches_as_documented() -> None:
+    """One test, one deployment: under pytest-xdist separate tests could land on two workers and
+    start two deployments side by side. Every check runs; the failure lists each one that failed."""
+    failures: list[str] = []
+
+    def attempt(check: Callable[..., None], *args: Any) -> None:
+        try:
+            check(*args)
+        except Exception as exc:  # each check's failure is reported; the others still run
+            failures.append(f"{check.__name__}: {type(exc).__name__}: {exc}")
+
+    with deployment_running() as running:
+        for check in CHECKS:
+            attempt(check, running)
+        binary = _nginx_binary()
+        if binary is not None:
+            with nginx_in_front(running, binary) as proxy:
+                for nginx_check in NGINX_CHECKS:
+                    attempt(nginx_check, running, proxy)
+        elif os.environ.get("CI") == "true":
+            failures.append("CI=true but nginx is not installed (.ci/run installs it with apt-get)")
+        else:
+            warnings.warn(
+                "nginx is not installed: deploy/nginx/minsheng.conf was not exercised", stacklevel=1
+            )
+    assert not failures, "\n\n".join(failures)
