@@ -10,7 +10,8 @@ the sources hold fewer non-empty texts than ``--docs`` (the run says how many).
 
 Our pipeline runs normalise → segment → dedupe → route → sentiment over micro-batches; texts found
 to be exact copies of an earlier text inherit its route and sentiment instead of being classified
-again (``--classify-duplicates`` turns that off). The baseline does the naive thing per document:
+again (``--classify-duplicates`` turns that off). The router's word features read the segment
+stage's words (the same cut it would make itself). The baseline does the naive thing per document:
 normalise, ``jieba.lcut``, one datasketch MinHash (128 permutations) queried and inserted into a
 MinHashLSH, and ``TfidfVectorizer`` + logistic regression for route and for sentiment with one
 ``predict`` call each. Both train their models inside the run, on the tipdm2020_c labelled messages
@@ -167,7 +168,8 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     stream = load_stream(args.data, args.docs)
     training = load_training(args.data, args.train_rows)
     clock = Clock()
-    classifiers: dict[str, Callable[[list[str]], list[tuple[str, str]]]] = {}
+    # Each classifier gets the batch's texts and their words from the segment stage.
+    classifiers: dict[str, Callable[[list[str], list[list[str]]], list[tuple[str, str]]]] = {}
     notes: list[str] = []
     try:
         from textkit.route import RouteModel
@@ -175,7 +177,8 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
         texts, labels = training["route"]
         with clock.timed("train route"):
             route = RouteModel.train(texts, labels)
-        classifiers["route"] = lambda b: [(p.label, "") for p in route.predict(b)]
+        # The router reads the segment stage's words instead of segmenting the texts again.
+        classifiers["route"] = lambda b, w: [(p.label, "") for p in route.predict(b, words=w)]
     except ImportError:
         notes.append("textkit.route is not available: the route stage was skipped")
     try:
@@ -184,7 +187,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
         texts, labels = training["sentiment"]
         with clock.timed("train sentiment"):
             sentiment = SentimentModel.train(texts, labels)
-        classifiers["sentiment"] = lambda b: [
+        classifiers["sentiment"] = lambda b, _w: [
             (p.emotion, p.negativity) for p in sentiment.predict(b)
         ]
     except ImportError:
@@ -197,7 +200,7 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
     normalise_many(["預熱"])
     DedupeIndex().add_many(["w"], ["预热去重索引"])
     for classify in classifiers.values():
-        classify(["预热"])
+        classify(["预热"], [["预热"]])
 
     texts = stream.texts
     n = len(texts)
@@ -226,9 +229,10 @@ def run_ours(args: argparse.Namespace) -> dict[str, Any]:
             if args.classify_duplicates or not exact[key]:
                 todo.append(key)
         todo_texts = [norm[k - start] for k in todo]
+        todo_words = [words[k - start] for k in todo]
         for name, classify in classifiers.items():
             with stage.timed(name):
-                got = classify(todo_texts)
+                got = classify(todo_texts, todo_words)
             column = labels_out[name]
             for key, value in zip(todo, got, strict=True):
                 column[key] = value

@@ -66,9 +66,13 @@ def save_folder(
 
 
 def load_folder(
-    directory: str | os.PathLike[str], *, fmt: str, version: int, kind: str
+    directory: str | os.PathLike[str], *, fmt: str, version: int | tuple[int, ...], kind: str
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read and check a model folder; return its metadata and arrays or raise ModelFormatError."""
+    """Read and check a model folder; return its metadata and arrays or raise ModelFormatError.
+
+    ``version`` is the format version this reader understands, or a tuple of them.
+    """
+    readable = version if isinstance(version, tuple) else (version,)
     d = Path(directory)
     meta_path, npz_path = d / MODEL_JSON, d / ARRAYS_NPZ
     for p in (meta_path, npz_path):
@@ -80,10 +84,10 @@ def load_folder(
         raise ModelFormatError(f"{meta_path}: not valid JSON ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != fmt:
         raise ModelFormatError(f"{meta_path}: not a {fmt} model")
-    if meta.get("format_version") != version:
+    if meta.get("format_version") not in readable:
         raise ModelFormatError(
             f"{meta_path}: format version {meta.get('format_version')!r}, "
-            f"this textkit reads version {version}"
+            f"this textkit reads version {' or '.join(map(str, readable))}"
         )
     blob = npz_path.read_bytes()
     if hashlib.sha256(blob).hexdigest() != meta.get("arrays_sha256"):

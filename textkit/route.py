@@ -20,6 +20,7 @@ can only ever be data: loading it cannot run code.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import time
@@ -37,7 +38,9 @@ import scipy.sparse as sp
 from textkit.modelfile import MODEL_JSON, ModelFormatError, load_folder, save_folder
 
 FORMAT = "minsheng.textkit.route"
-FORMAT_VERSION = 1
+# 2: word spaces beside the character spaces; version-1 models (character spaces only) load too.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 Texts = Sequence[str] | Sequence[Sequence[str]]
 
@@ -139,6 +142,13 @@ def char_ngram_entries(
     return np.concatenate(rows), np.concatenate(cols)
 
 
+def pair_keys(doc: np.ndarray, col: np.ndarray, width: int, n_docs: int) -> np.ndarray:
+    """``doc * width + col``, in int32 when it fits: sorting half the bytes is about twice as fast."""
+    if n_docs * width < 2**31:
+        return doc.astype(np.int32) * np.int32(width) + col.astype(np.int32)
+    return doc.astype(np.int64) * width + col
+
+
 def char_ngram_counts(
     texts: Sequence[str], ngram_max: int, n_features: int, max_chars: int, ngram_min: int = 1
 ) -> sp.csr_matrix:
@@ -155,9 +165,95 @@ def char_ngram_counts(
     )
 
 
+_WORD_SALT = np.uint64(0x2545F4914F6CDD1D)
+
+
+def _token_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """A 64-bit hash of each (non-empty) token, from its code points, without a Python loop."""
+    lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    codes = np.frombuffer("".join(tokens).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    starts = np.zeros(len(tokens), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    longest = int(lengths.max())
+    powers = np.ones(longest, dtype=np.uint64)
+    if longest > 1:
+        # _MULT[0] ** i modulo 2**64 (uint64 products wrap).
+        powers[1:] = np.multiply.accumulate(np.full(longest - 1, _MULT[0], dtype=np.uint64))
+    within = np.arange(codes.size, dtype=np.int64) - np.repeat(starts, lengths)
+    with np.errstate(over="ignore"):
+        h = np.add.reduceat(codes * powers[within], starts)
+        return _mix(h + lengths.astype(np.uint64))
+
+
+def word_ngram_entries(
+    docs: Sequence[Sequence[str]], ngram_max: int, n_features: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(text, hashed column) of every word 1..ngram_max-gram of every list of non-empty tokens."""
+    tokens = list(itertools.chain.from_iterable(docs))
+    empty = np.zeros(0, dtype=np.int64)
+    if not tokens or ngram_max < 1:
+        return empty, empty
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    doc = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    th = _token_hashes(tokens)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    with np.errstate(over="ignore"):
+        h = th
+        for n in range(1, ngram_max + 1):
+            span = len(tokens) - n + 1
+            if span <= 0:
+                break
+            if n > 1:
+                h = h[:span] * _MULT[1] + th[n - 1 :]
+            key = _mix(h ^ (_WORD_SALT + np.uint64(n)))
+            col = (key % np.uint64(n_features)).astype(np.int64)
+            if n == 1:
+                rows.append(doc)
+                cols.append(col)
+            else:
+                valid = doc[:span] == doc[n - 1 :]
+                rows.append(doc[:span][valid])
+                cols.append(col[valid])
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def segment_for_routing(
+    texts: Sequence[str], max_chars: int, words: Sequence[Sequence[str]] | None = None
+) -> list[list[str]]:
+    """The words a word space reads: the text as given, cut by the default jieba-compatible
+    segmenter (or ``words``, the same cut done by the caller), the words that start within the
+    first ``max_chars`` characters, each folded like :func:`normalise_text`, empty ones dropped.
+    """
+    if words is None:
+        from textkit.segment import cut_many
+
+        words = cut_many(texts)
+    elif len(words) != len(texts):
+        raise ValueError("words must hold one token list per text")
+    out: list[list[str]] = []
+    for text, toks in zip(texts, words, strict=True):
+        # A cut keeps every character, so its words are as long as the text.
+        if len(text) > max_chars:
+            kept, pos = [], 0
+            for t in toks:
+                if pos >= max_chars:
+                    break
+                kept.append(t)
+                pos += len(t)
+            toks = kept
+        parts = normalise_text("\x00".join(toks)).split("\x00")
+        out.append([w for w in parts if w] if "" in parts else parts)
+    return out
+
+
 @dataclass
 class FieldSpace:
-    """One text field's feature space: the hashed columns kept and their idf weights."""
+    """One feature space of one text field: the hashed columns kept and their idf weights.
+
+    ``unit`` is ``"char"`` (character 1..ngram_max-grams) or ``"word"`` (word 1..ngram_max-grams
+    of the segmented text); ``source`` is the index of the text field it reads.
+    """
 
     ngram_max: int
     n_features: int
@@ -165,7 +261,19 @@ class FieldSpace:
     weight: float
     columns: np.ndarray  # hashed column ids kept (sorted int64)
     idf: np.ndarray  # float32, one per kept column
+    unit: str = "char"
+    source: int = 0
     _lookup: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def entries(
+        self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(text, hashed column) pairs; a word space needs ``segment_for_routing``'s words."""
+        if self.unit == "word":
+            if words is None:
+                raise ValueError("a word space reads words: pass segment_for_routing(...)")
+            return word_ngram_entries(words, self.ngram_max, self.n_features)
+        return char_ngram_entries(texts, self.ngram_max, self.n_features, self.max_chars)
 
     @classmethod
     def fit(
@@ -177,13 +285,19 @@ class FieldSpace:
         max_chars: int,
         weight: float,
         min_df: int,
+        unit: str = "char",
+        source: int = 0,
+        words: Sequence[Sequence[str]] | None = None,
     ) -> FieldSpace:
-        counts = char_ngram_counts(texts, ngram_max, n_features, max_chars)
-        df = np.bincount(counts.indices, minlength=n_features)
+        empty = np.zeros(0, dtype=np.int64)
+        space = cls(ngram_max, n_features, max_chars, weight, empty, empty, unit, source)
+        doc, col = space.entries(texts, words)
+        present = np.unique(doc * n_features + col) % n_features
+        df = np.bincount(present, minlength=n_features)
         columns = np.flatnonzero(df >= min_df).astype(np.int64)
-        n = counts.shape[0]
+        n = len(texts)
         idf = (np.log((1.0 + n) / (1.0 + df[columns])) + 1.0).astype(np.float32)
-        return cls(ngram_max, n_features, max_chars, weight, columns, idf)
+        return cls(ngram_max, n_features, max_chars, weight, columns, idf, unit, source)
 
     def _kept(self) -> np.ndarray:
         if self._lookup is None:
@@ -193,17 +307,20 @@ class FieldSpace:
             self._lookup = lookup
         return self._lookup
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def transform(
+        self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None
+    ) -> sp.csr_matrix:
         """The tf-idf rows of ``texts``: the same matrix as ``transform_reference``, faster.
 
         N-grams outside the kept columns are dropped before they are counted, and the counting
-        is one sort of the (text, column) keys that remain.
+        is one sort of the (text, column) keys that remain. ``words`` are the texts' words
+        (see :func:`segment_for_routing`) when the caller has them already.
         """
         n_docs, width = len(texts), len(self.columns)
-        doc, hashed = char_ngram_entries(texts, self.ngram_max, self.n_features, self.max_chars)
+        doc, hashed = self.entries(texts, words)
         col = self._kept()[hashed]
         keep = col >= 0
-        keys, counts = np.unique(doc[keep] * width + col[keep], return_counts=True)
+        keys, counts = np.unique(pair_keys(doc[keep], col[keep], width, n_docs), return_counts=True)
         row, col = keys // width, keys % width
         data = (1.0 + np.log(counts.astype(np.float32))) * self.idf[col]
         norms = np.sqrt(np.bincount(row, weights=np.square(data), minlength=n_docs))
@@ -217,6 +334,8 @@ class FieldSpace:
 
     def transform_reference(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Counts for every hashed column, then the kept ones weighted; the tests' oracle."""
+        if self.unit != "char":
+            raise ValueError("the reference transform is the character space's")
         counts = char_ngram_counts(texts, self.ngram_max, self.n_features, self.max_chars)
         lookup = self._kept()
         counts = counts.tocoo()
@@ -243,6 +362,8 @@ class RouteOptions:
     """Training options; every field is recorded in the model's metadata."""
 
     ngram_max: tuple[int, ...] = (3, 3)  # per field; the last one repeats for further fields
+    # word 1..N-grams per field beside the characters (0: none); the last one repeats too
+    word_ngram_max: tuple[int, ...] = (2, 2)
     n_features: int = 1 << 20
     max_chars: int = 1000
     field_weights: tuple[float, ...] = (1.0, 1.0)
@@ -263,6 +384,7 @@ class RouteOptions:
     def to_json(self) -> dict[str, Any]:
         return {
             "ngram_max": list(self.ngram_max),
+            "word_ngram_max": list(self.word_ngram_max),
             "n_features": self.n_features,
             "max_chars": self.max_chars,
             "field_weights": list(self.field_weights),
@@ -280,6 +402,8 @@ class RouteOptions:
     def from_json(cls, data: dict[str, Any]) -> RouteOptions:
         return cls(
             ngram_max=tuple(int(v) for v in data["ngram_max"]),
+            # Format-1 models have no word spaces.
+            word_ngram_max=tuple(int(v) for v in data.get("word_ngram_max", [0])),
             n_features=int(data["n_features"]),
             max_chars=int(data["max_chars"]),
             field_weights=tuple(float(v) for v in data["field_weights"]),
@@ -466,10 +590,29 @@ class RouteModel:
                 max_chars=options.max_chars,
                 weight=options.for_field(options.field_weights, i),
                 min_df=options.min_df,
+                source=i,
             )
             for i, col in enumerate(norm)
         ]
-        x = _stack(spaces, norm)
+        word_fields = [
+            i for i in range(len(norm)) if options.for_field(options.word_ngram_max, i) > 0
+        ]
+        words = {i: segment_for_routing(cols[i], options.max_chars) for i in word_fields}
+        spaces += [
+            FieldSpace.fit(
+                norm[i],
+                ngram_max=options.for_field(options.word_ngram_max, i),
+                n_features=options.n_features,
+                max_chars=options.max_chars,
+                weight=options.for_field(options.field_weights, i),
+                min_df=options.min_df,
+                unit="word",
+                source=i,
+                words=words[i],
+            )
+            for i in word_fields
+        ]
+        x = _stack(spaces, norm, cols, words)
         k = len(label_set)
 
         # Out-of-fold base scores train the meta-model, so it learns how far to trust each
@@ -519,7 +662,15 @@ class RouteModel:
 
     # -- prediction -----------------------------------------------------------------------
 
-    def probabilities(self, texts: Texts) -> np.ndarray:
+    def probabilities(
+        self, texts: Texts, *, words: Sequence[Sequence[str]] | None = None
+    ) -> np.ndarray:
+        """Probability of each label (columns in ``self.labels`` order).
+
+        ``words``: for a one-field model, each text's words as ``textkit.segment.cut_many``
+        gives them, when the caller has segmented the same texts already (the result is the
+        same; the text is not segmented again).
+        """
         cols = _as_fields(texts)
         if not cols:
             return np.zeros((0, len(self.labels)))
@@ -529,7 +680,12 @@ class RouteModel:
                 f"got {len(cols)}"
             )
         norm = [[normalise_text(t) for t in col] for col in cols]
-        x = _stack(self.spaces, norm)
+        given: dict[int, list[list[str]]] = {}
+        if words is not None:
+            if len(cols) != 1:
+                raise ValueError("words can be given to a one-field model only")
+            given[0] = segment_for_routing(cols[0], self.options.max_chars, words)
+        x = _stack(self.spaces, norm, cols, given)
         if self._coef_t is None:
             self._coef_t = {k: np.ascontiguousarray(c.T) for k, (c, _) in self.base.items()}
         scores = [
@@ -539,15 +695,27 @@ class RouteModel:
         z = _meta_features(scores) @ self.meta_coef.T.astype(np.float64) + self.meta_intercept
         return _softmax(z)
 
-    def predict(self, texts: Texts, *, top: int = 3, batch_size: int = 2048) -> list[Prediction]:
-        """Best label, its probability and the ``top`` best ``(label, probability)`` pairs."""
+    def predict(
+        self,
+        texts: Texts,
+        *,
+        top: int = 3,
+        batch_size: int = 2048,
+        words: Sequence[Sequence[str]] | None = None,
+    ) -> list[Prediction]:
+        """Best label, its probability and the ``top`` best ``(label, probability)`` pairs.
+
+        ``words`` as for :meth:`probabilities`.
+        """
         cols = _as_fields(texts)
         n = len(cols[0]) if cols else 0
         out: list[Prediction] = []
         top = max(1, min(top, len(self.labels)))
         for start in range(0, n, batch_size):
             chunk = list(zip(*(c[start : start + batch_size] for c in cols), strict=True))
-            p = self.probabilities(chunk)
+            p = self.probabilities(
+                chunk, words=None if words is None else words[start : start + batch_size]
+            )
             order = np.argsort(-p, axis=1, kind="stable")[:, :top]
             for i in range(p.shape[0]):
                 best = [(self.labels[j], float(p[i, j])) for j in order[i]]
@@ -579,6 +747,8 @@ class RouteModel:
             "options": self.options.to_json(),
             "spaces": [
                 {
+                    "unit": s.unit,
+                    "field": s.source,
                     "ngram_max": s.ngram_max,
                     "n_features": s.n_features,
                     "max_chars": s.max_chars,
@@ -594,7 +764,7 @@ class RouteModel:
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> RouteModel:
         """Load a saved model. Raises ModelFormatError for anything but an intact model."""
-        meta, arrays = load_folder(directory, fmt=FORMAT, version=FORMAT_VERSION, kind="route")
+        meta, arrays = load_folder(directory, fmt=FORMAT, version=READABLE_VERSIONS, kind="route")
         meta_path = Path(directory) / MODEL_JSON
         try:
             options = RouteOptions.from_json(meta["options"])
@@ -608,6 +778,9 @@ class RouteModel:
                     float(s["weight"]),
                     arrays[f"field{i}_columns"],
                     arrays[f"field{i}_idf"],
+                    # Format 1 has one character space per field, in field order.
+                    str(s.get("unit", "char")),
+                    int(s.get("field", i)),
                 )
                 for i, s in enumerate(meta["spaces"])
             ]
@@ -630,7 +803,11 @@ class RouteModel:
 
     def _check_shapes(self, where: Path) -> None:
         k = len(self.labels)
-        if len(self.spaces) != len(self.fields) or k < 2:
+        if (
+            k < 2
+            or any(s.unit not in ("char", "word") for s in self.spaces)
+            or sorted({s.source for s in self.spaces}) != list(range(len(self.fields)))
+        ):
             raise ModelFormatError(f"{where}: fields or labels do not match the arrays")
         d = sum(len(s.columns) for s in self.spaces)
         for s in self.spaces:
@@ -645,8 +822,24 @@ class RouteModel:
             raise ModelFormatError(f"{where}: meta-model does not fit the base models")
 
 
-def _stack(spaces: list[FieldSpace], norm: list[list[str]]) -> sp.csr_matrix:
-    return sp.hstack([s.transform(col) for s, col in zip(spaces, norm, strict=True)], format="csr")
+def _stack(
+    spaces: list[FieldSpace],
+    norm: list[list[str]],
+    raw: list[list[str]],
+    words: dict[int, list[list[str]]] | None = None,
+) -> sp.csr_matrix:
+    """Every space's rows side by side; each field is segmented at most once.
+
+    ``norm`` holds the normalised texts per field, ``raw`` the texts as given (word spaces cut
+    those), ``words`` the folded words of fields already segmented.
+    """
+    words = dict(words or {})
+    blocks = []
+    for s in spaces:
+        if s.unit == "word" and s.source not in words:
+            words[s.source] = segment_for_routing(raw[s.source], s.max_chars)
+        blocks.append(s.transform(norm[s.source], words.get(s.source)))
+    return sp.hstack(blocks, format="csr")
 
 
 def _stratified_folds(y: np.ndarray, n_folds: int, seed: int) -> list[np.ndarray]:

@@ -49,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from textkit.modelfile import MODEL_JSON, ModelFormatError, load_folder, save_folder
+from textkit.route import pair_keys
 
 __all__ = [
     "DEFAULT_NEGATIVITY",
@@ -886,7 +887,8 @@ class SentimentModel:
         )
         keep = cols >= 0
         width = len(lk.idf)
-        keys, counts = np.unique(rows[keep] * width + cols[keep], return_counts=True)
+        # int32 keys when they fit: the sort below is the largest single cost of a batch.
+        keys, counts = np.unique(pair_keys(rows[keep], cols[keep], width, n), return_counts=True)
         row, col = keys // width, keys % width
         data = (1.0 + np.log(counts.astype(np.float32))) * lk.idf[col]
         # l2 norm per post and space (word columns, then character columns).

@@ -11,6 +11,7 @@ import pytest
 
 from textkit.cli import main
 from textkit.route import (
+    FORMAT_VERSION,
     ModelFormatError,
     RouteModel,
     TrainingDataError,
@@ -90,7 +91,7 @@ def test_a_reloaded_model_gives_identical_predictions(files: Path, trained: Path
     again = RouteModel.load(trained).probabilities(texts)
     assert np.array_equal(first, again)
     meta = json.loads((trained / "model.json").read_text(encoding="utf-8"))
-    assert meta["format_version"] == 1
+    assert meta["format_version"] == FORMAT_VERSION
     assert meta["fields"] == ["留言主题", "留言详情"]
     assert len(meta["training"]["training_data_sha256"]) == 64
 

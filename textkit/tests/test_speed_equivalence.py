@@ -143,14 +143,18 @@ def test_batch_normalising_equals_one_text_at_a_time(posts: dict[str, list[str]]
 
 
 @pytest.fixture(scope="module")
-def route_model(shared_data: Path) -> RouteModel:
+def route_rows(shared_data: Path) -> list[dict[str, str]]:
     path = shared_data / "tipdm2020_c" / "attachment2_rows_partial.csv"
     if not path.is_file():
         pytest.skip(f"{path} is missing")
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["留言详情"].strip()][:800]
+        return [r for r in csv.DictReader(fh) if r["留言详情"].strip()][:800]
+
+
+@pytest.fixture(scope="module")
+def route_model(route_rows: list[dict[str, str]]) -> RouteModel:
     return RouteModel.train(
-        [(r["留言主题"], r["留言详情"]) for r in rows], [r["一级标签"] for r in rows]
+        [(r["留言主题"], r["留言详情"]) for r in route_rows], [r["一级标签"] for r in route_rows]
     )
 
 
@@ -166,10 +170,25 @@ def test_the_fast_route_features_equal_the_reference_features(
     route_model: RouteModel, posts: dict[str, list[str]]
 ) -> None:
     texts = [normalise_text(t) for t in posts["mixed"]] + ["", "短"]
-    for space in route_model.spaces:
+    chars = [s for s in route_model.spaces if s.unit == "char"]
+    assert len(chars) == 2
+    for space in chars:
         fast, ref = space.transform(texts), space.transform_reference(texts)
         assert fast.shape == ref.shape and fast.nnz == ref.nnz
         assert abs(fast - ref).max() < 1e-6
+
+
+def _reference_words(seg: Segmenter, text: str, max_chars: int) -> list[str]:
+    """The words a route word space reads, the plain way: those starting within max_chars."""
+    out, start = [], 0
+    for token in seg.cut(text):
+        if start >= max_chars:
+            break
+        start += len(token)
+        folded = normalise_text_reference(token)
+        if folded:
+            out.append(folded)
+    return out
 
 
 def test_fast_route_probabilities_match_scoring_the_reference_features(
@@ -179,8 +198,19 @@ def test_fast_route_probabilities_match_scoring_the_reference_features(
     pairs = [(t[:20], t) for t in texts]
     fast = route_model.probabilities(pairs)
     norm = [[normalise_text_reference(p[i]) for p in pairs] for i in range(2)]
+    # Word spaces: their words segmented one text at a time and folded token by token.
+    seg = Segmenter()
+    words = [
+        [_reference_words(seg, p[i], route_model.options.max_chars) for p in pairs]
+        for i in range(2)
+    ]
     x = sp.hstack(
-        [s.transform_reference(col) for s, col in zip(route_model.spaces, norm, strict=True)],
+        [
+            s.transform_reference(norm[s.source])
+            if s.unit == "char"
+            else s.transform(norm[s.source], words[s.source])
+            for s in route_model.spaces
+        ],
         format="csr",
     )
     scores = [
@@ -193,3 +223,21 @@ def test_fast_route_probabilities_match_scoring_the_reference_features(
     np.testing.assert_allclose(fast, ref, atol=1e-3)
     differ = int((fast.argmax(axis=1) != ref.argmax(axis=1)).sum())
     assert differ <= 0.001 * len(texts), f"{differ} of {len(texts)} routes differ"
+
+
+def test_routing_with_the_callers_segmentation_gives_the_same_probabilities(
+    route_rows: list[dict[str, str]], posts: dict[str, list[str]]
+) -> None:
+    texts = normalise_many(posts["mixed"][:1500])
+    one_field = RouteModel.train(
+        [r["留言主题"] + r["留言详情"] for r in route_rows], [r["一级标签"] for r in route_rows]
+    )
+    assert any(s.unit == "word" for s in one_field.spaces)
+    own = one_field.probabilities(texts)
+    given = one_field.probabilities(texts, words=Segmenter().cut_many(texts))
+    np.testing.assert_array_equal(own, given)
+    long_text = "小区物业乱收停车费，" * 150  # 1,500 characters: words past max_chars are dropped
+    np.testing.assert_array_equal(
+        one_field.probabilities([long_text]),
+        one_field.probabilities([long_text], words=[Segmenter().cut(long_text)]),
+    )
