@@ -441,9 +441,10 @@ def verify(dep: FaultDeployment, plan: Plan, tally: Tally) -> dict[str, Any]:
     }
 
 
-def drain(dep: FaultDeployment, timeout: float = 180) -> dict[str, Any]:
+def drain(dep: FaultDeployment, timeout: float = 240) -> dict[str, Any]:
     start = time.monotonic()
     queued = outbox = unacked = -1
+    last_restart = start
     while time.monotonic() - start < timeout:
         queued, outbox, unacked = dep.queued_tasks() or 0, dep.outbox(), dep.unacked()
         if queued == 0 and outbox == 0 and unacked == 0:
@@ -451,11 +452,12 @@ def drain(dep: FaultDeployment, timeout: float = 180) -> dict[str, Any]:
             time.sleep(2)
             if (dep.queued_tasks() or 0) == 0 and dep.outbox() == 0 and dep.unacked() == 0:
                 break
-        if outbox:
-            # What waited in the outbox is relayed by a worker when it starts.
+        if outbox and time.monotonic() - last_restart > 70:
+            # What waited in the outbox is relayed by a worker when it starts; a row whose
+            # relayer died is due again after the outbox's 60 s lease.
             dep.kill_worker()
             dep.start_worker()
-            time.sleep(3)
+            last_restart = time.monotonic()
         time.sleep(1)
     return {
         "queued_in_redis": queued,

@@ -121,7 +121,9 @@ class OutboxTask(Task):  # type: ignore[misc]
         if _in_transaction():
             row = _store(self.name, task_id, args, kwargs, options, "")
             app = self.app
-            transaction.on_commit(lambda: relay_one(row.pk, app))
+            # robust: the change has committed; a relay that fails here (the database cut off
+            # after the commit) is logged and left to the periodic relay, not raised to the client.
+            transaction.on_commit(lambda: relay_one(row.pk, app), robust=True)
             return self.AsyncResult(task_id)
         if not _broker_down():
             try:
