@@ -55,6 +55,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 from datetime import datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
@@ -246,6 +247,10 @@ def compare(path: Path, config: BackfillConfig, tmp: Path, workers: int) -> dict
     }
 
 
+def _equivalent(eq: dict[str, Any]) -> bool:
+    return bool(eq["lines_differ"] == 0 and eq["events_equal"] and eq["alerts_equal"])
+
+
 def _fmt(label: str, s: BackfillSummary) -> str:
     j = s.to_json()
     workers = ", ".join(f"{m:.0f}" for m in j["worker_peak_mb"]) or "-"
@@ -262,14 +267,18 @@ def _fmt(label: str, s: BackfillSummary) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", default=str(_REPO.parent / "shared" / "data"))
-    parser.add_argument("--posts", type=int, default=1_000_000)
+    parser.add_argument("--posts", type=int, default=1_000_000, help="0: the equivalence only")
     parser.add_argument("--baseline-posts", type=int, default=100_000)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--sample", type=int, default=20_000)
     parser.add_argument("--full", type=int, default=0, help="also backfill N posts, 2 workers")
     parser.add_argument("--keep", help="folder for the stream and outputs (default: temporary)")
+    parser.add_argument("--train-only", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     data = Path(args.data)
+    if args.train_only:
+        train_models(data, Path(args.train_only))
+        return 0
     if not (data / "ced_weibo_rumor").is_dir():
         print(f"no data at {data}: see the data README", file=sys.stderr)
         return 2
@@ -278,7 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(args.keep) if args.keep else Path(tmp_name)
         tmp.mkdir(parents=True, exist_ok=True)
         cycle, pool = base_cycle(data)
-        route, sentiment = train_models(data, tmp)
+        # Trained in a child process: this one then loads the saved models exactly as the
+        # workers do (a process that had trained them gave other route labels on near ties in
+        # one run; see docs/distributed.md).
+        subprocess.run([sys.executable, __file__, str(data), "--train-only", str(tmp)], check=True)
+        route, sentiment = str(tmp / "route"), str(tmp / "sentiment")
         # Bounded memory for a long stream: closed events are forgotten 72 h after closing.
         options = EngineOptions(forget_after_hours=72).to_json()
         config = BackfillConfig(route=route, sentiment=sentiment, options=options)
@@ -303,11 +316,14 @@ def main(argv: list[str] | None = None) -> int:
             f"the batch; near-tied labels can flip)"
         )
 
+        if not args.posts:
+            print(json.dumps({"sample": eq["posts"], "equivalent": _equivalent(eq)}))
+            return 0
         base_file = head(stream, tmp / "baseline.jsonl", args.baseline_posts)
         _reset_peak()
         with (tmp / "baseline.out.jsonl").open("w", encoding="utf-8") as fh:
             base = run_single(base_file, config, fh)
-        print(_fmt("single process", base))
+        print(_fmt("single process", base) + f"; load {_load()}")
 
         runs: dict[int, BackfillSummary] = {}
         main_file = stream if args.posts == size else head(stream, tmp / "main.jsonl", args.posts)
@@ -315,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             _reset_peak()
             with (tmp / f"dask{w}.out.jsonl").open("w", encoding="utf-8") as fh:
                 runs[w] = run_distributed(main_file, config, fh, workers=w)
-            print(_fmt(f"dask, {w} worker{'s' if w > 1 else ''}", runs[w]))
+            print(_fmt(f"dask, {w} worker{'s' if w > 1 else ''}", runs[w]) + f"; load {_load()}")
         full = None
         if args.full:
             full_file = stream if args.full == size else head(stream, tmp / "full.jsonl", args.full)
@@ -331,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         "single_posts_per_s": base.to_json()["posts_per_second"],
         **{f"dask_{w}w_posts_per_s": r for w, r in rate.items()},
         "speedup_2w_over_1w": round(rate[2] / rate[1], 2) if 1 in rate and 2 in rate else None,
-        "equivalent": eq["lines_differ"] == 0 and eq["events_equal"] and eq["alerts_equal"],
+        "equivalent": _equivalent(eq),
         "sample": eq["posts"],
         "batching_lines_differ": eq["batching_lines_differ"],
         "peak_worker_mb": max((max(s.worker_peak_mb) for s in runs.values()), default=None),
