@@ -23,11 +23,20 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from minsheng import outage
+from minsheng.api_links import add_links
 from minsheng.errors import RateLimited, ServiceError
 
 log = logging.getLogger("minsheng.api")
 
-api = NinjaAPI(
+
+class MinshengAPI(NinjaAPI):
+    """The document carries OpenAPI links from each created object to its operations."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return add_links(super().get_openapi_schema(**kwargs))
+
+
+api = MinshengAPI(
     title="民声 minsheng API",
     version="1",
     description="群众工作平台接口 — the minsheng mass-work platform API.",
