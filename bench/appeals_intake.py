@@ -479,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="`minsheng serve` processes (default: 1 on SQLite, one per core on PostgreSQL)",
     )
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads per server")
+    parser.add_argument("--threads", type=int, default=8, help="threads per server process")
     parser.add_argument(
         "--workers", type=int, default=0, help="gunicorn workers per server (0: waitress)"
     )
@@ -509,7 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"machine: {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}; {len(_MESSAGES):,} distinct real messages; "
-        f"`minsheng serve` (waitress, {args.threads} threads, production), "
+        f"`minsheng serve` ("
+        + (f"gunicorn, {args.workers} workers × " if args.workers else "waitress, ")
+        + f"{args.threads} threads, production), "
         f"broker {args.broker}{' without a worker' if args.no_worker else ''}; "
         f"load average {loadavg()}",
         flush=True,

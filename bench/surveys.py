@@ -6,8 +6,8 @@
 **Intake.** For each database a throwaway deployment (bench/_server.py): its own SQLite file or
 PostgreSQL database ``minsheng_bench_surveys`` (created, then dropped), ``minsheng migrate`` and
 ``minsheng demo`` (which publishes the demo questionnaire 柳岸社区老旧小区加装电梯意愿调查,
-audience anyone), then ``--servers`` ``minsheng serve`` processes (waitress, production mode)
-and, with ``--cache redis``, Redis as the shared cache that holds the anonymous rate limits. The
+audience anyone), then ``--servers`` ``minsheng serve`` processes (waitress, or gunicorn with
+``--workers``; production mode) and, with ``--cache redis``, Redis as the shared cache that holds the anonymous rate limits. The
 clients read the questionnaire's structure from ``GET /api/surveys/{id}`` and build valid random
 answers that follow its skip logic (a third of them with a free-text suggestion).
 

@@ -6,7 +6,7 @@
 **Serving.** For each database a throwaway deployment (bench/_server.py): its own PostgreSQL
 database ``minsheng_bench_votes`` (created, then dropped) or SQLite file, fresh keys, migrate and
 the demo city, then ``--servers`` ``minsheng serve`` processes in production mode (waitress,
-DEBUG off) and, with ``--broker redis`` (the default), Redis as the cache that holds the vote
+or gunicorn with ``--workers``; DEBUG off) and, with ``--broker redis`` (the default), Redis as the cache that holds the vote
 rate counters.
 
 **Voters.** ``minsheng exemplars bench-setup`` creates a campaign in its voting phase (2
