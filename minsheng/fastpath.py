@@ -13,7 +13,8 @@ ordinary case only, does what that stack would do, with cheaper means:
   that the session row still exists unexpired and reads the user's current row; the session
   hash is compared with the user's, so a password change or a logout takes effect at once;
 * the vote itself: ``exemplars.services.cast_vote``, unchanged (rules, rate limits, one statement;
-  on PostgreSQL through the group-commit batcher, ``exemplars/batcher.py``);
+  on PostgreSQL through the group-commit batcher, ``exemplars/batcher.py``, which the serving
+  process starts: ``minsheng.serving.start_vote_batcher``);
 * the answer: the same JSON body, status and headers (request id, language, security headers)
   and the same access-log line as the full stack gives.
 
@@ -83,7 +84,7 @@ _AUTH_LIMIT = 200_000
 _auth: dict[str, tuple[int, str]] = {}
 _auth_lock = threading.Lock()
 
-_OFF = ("0", "false", "no", "off")
+OFF = ("0", "false", "no", "off")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -93,7 +94,7 @@ class _Delegate(Exception):
 
 def why_off() -> str | None:
     """None when the fast path may run here; else the reason it stays off."""
-    if os.environ.get("MINSHENG_FAST_VOTES", "1").strip().lower() in _OFF:
+    if os.environ.get("MINSHENG_FAST_VOTES", "1").strip().lower() in OFF:
         return "MINSHENG_FAST_VOTES is off"
     if tuple(settings.MIDDLEWARE) != REVIEWED_MIDDLEWARE:
         return "settings.MIDDLEWARE differs from the list minsheng/fastpath.py was reviewed with"
@@ -107,22 +108,12 @@ def why_off() -> str | None:
 class FastVotes:
     """WSGI application: the vote's fast path in front of ``django_app``."""
 
-    def __init__(self, django_app: WSGIApp, *, batch: bool = True) -> None:
-        """``batch``: on PostgreSQL, start the process's vote batcher (a serving process;
-        unless ``MINSHENG_VOTE_BATCH=0``)."""
+    def __init__(self, django_app: WSGIApp) -> None:
         self.django = django_app
         reason = why_off()
         self.enabled = reason is None
         if reason is not None:
             log.warning("vote fast path off: %s", reason)
-        if (
-            batch
-            and connection.vendor == "postgresql"
-            and os.environ.get("MINSHENG_VOTE_BATCH", "1").strip().lower() not in _OFF
-        ):
-            from exemplars import batcher
-
-            batcher.start()
         self._security = SecurityMiddleware(_unused)
         self._frames = XFrameOptionsMiddleware(_unused)
 

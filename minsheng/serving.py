@@ -70,6 +70,26 @@ class TrustedProxy:
         return self.app(environ, start_response)
 
 
+def start_vote_batcher() -> bool:
+    """In a serving process on PostgreSQL: group-commit the votes (exemplars/batcher.py), unless
+    ``MINSHENG_VOTE_BATCH=0``. Started here, not on import, so a test that imports the WSGI
+    application gets no writer thread holding a database connection."""
+    import os
+
+    from django.db import connection
+
+    from minsheng.fastpath import OFF
+
+    if connection.vendor != "postgresql":
+        return False
+    if os.environ.get("MINSHENG_VOTE_BATCH", "1").strip().lower() in OFF:
+        return False
+    from exemplars import batcher
+
+    batcher.start()
+    return True
+
+
 def start_background_jobs() -> list[str]:
     """Start the periodic jobs and the 舆情 source poller if this process should run them."""
     from minsheng import periodic
@@ -113,6 +133,7 @@ def run_gunicorn(
         return TrustedProxy(app, [trusted_proxy]) if trusted_proxy else TrustedProxy(app, [])
 
     def post_worker_init(worker: Any) -> None:  # after the worker loaded Django
+        start_vote_batcher()
         threading.Thread(
             target=_background_jobs_under_lock, name="minsheng-background-lock", daemon=True
         ).start()

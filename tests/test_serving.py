@@ -87,3 +87,24 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+@pytest.mark.django_db
+def test_a_serving_process_group_commits_votes_on_postgresql_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import connection
+
+    from exemplars import batcher
+    from minsheng.serving import start_vote_batcher
+
+    monkeypatch.setenv("MINSHENG_VOTE_BATCH", "0")
+    assert start_vote_batcher() is False
+    monkeypatch.delenv("MINSHENG_VOTE_BATCH")
+    started = start_vote_batcher()
+    try:
+        assert started is (connection.vendor == "postgresql")
+        assert (batcher.batcher() is not None) is started
+    finally:
+        batcher.stop()
+    assert batcher.batcher() is None

@@ -47,7 +47,7 @@ def _keep_the_test_connection() -> Iterator[None]:
 @pytest.fixture
 def apps() -> tuple[WSGIHandler, fastpath.FastVotes]:
     django_app = WSGIHandler()
-    fast = fastpath.FastVotes(django_app, batch=False)
+    fast = fastpath.FastVotes(django_app)
     assert fast.enabled, fastpath.why_off()
     return django_app, fast
 
@@ -206,4 +206,4 @@ def test_the_fast_path_stays_off_when_the_middleware_is_not_the_reviewed_list() 
     extra = [*fastpath.REVIEWED_MIDDLEWARE, "django.middleware.gzip.GZipMiddleware"]
     with override_settings(MIDDLEWARE=extra):
         assert "MIDDLEWARE" in (fastpath.why_off() or "")
-        assert not fastpath.FastVotes(WSGIHandler(), batch=False).enabled
+        assert not fastpath.FastVotes(WSGIHandler()).enabled

@@ -80,8 +80,10 @@ class Command(BaseCommand):
             self.stderr.write("gunicorn needs a POSIX system: serving with waitress instead")
         from waitress import serve
 
-        from minsheng.serving import start_background_jobs
+        from minsheng.serving import start_background_jobs, start_vote_batcher
         from minsheng.wsgi import application
+
+        start_vote_batcher()
 
         for what in start_background_jobs():
             self.stdout.write(f"{what} run in this process")
