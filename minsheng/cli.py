@@ -20,7 +20,7 @@ OUR_COMMANDS = {
     "search": "full-text search index of appeals: rebuild it (search reindex)",
     "kpi": "appeal KPIs: rebuild the rollup tables (kpi rollup)",
     "consult": "consultation: re-run a hearing's published draw (consult draw-verify ID)",
-    "opinion": "舆情: replay a historical stream through the engine into a report (opinion replay)",
+    "opinion": "舆情: replay a stream into a report; backfill a large one on Dask workers",
     "sources": "舆情 sources: list, poll now, import a JSONL/CSV export of posts",
     "vault": "personal-data vault: rotate the encryption key (vault rotate-key)",
     "text": "the Chinese text engine: normalise, clean, segment, dedupe, route, sentiment …",
