@@ -717,8 +717,9 @@ class RouteModel:
                 chunk, words=None if words is None else words[start : start + batch_size]
             )
             order = np.argsort(-p, axis=1, kind="stable")[:, :top]
-            for i in range(p.shape[0]):
-                best = [(self.labels[j], float(p[i, j])) for j in order[i]]
+            labels = self.labels
+            for row, best_j in zip(p.tolist(), order.tolist(), strict=True):
+                best = [(labels[j], row[j]) for j in best_j]
                 out.append(Prediction(best[0][0], best[0][1], best))
         return out
 

@@ -253,9 +253,8 @@ def analyse_flat(texts: Sequence[str]) -> Analysed:
                     scope = _NEGATION_WINDOW
         terms += markers
         term_counts.append(len(terms) - before)
-        pairs = list(itertools.pairwise(toks))
-        bigrams += pairs
-        bigram_counts.append(len(pairs))
+        bigrams += itertools.pairwise(toks)
+        bigram_counts.append(len(toks) - 1 if toks else 0)
     return Analysed(terms, term_counts, bigrams, bigram_counts, chars)
 
 
@@ -941,14 +940,18 @@ class SentimentModel:
             for j, g in enumerate(polarity_of):
                 pol[:, g] += p[:, j]
             neg = np.argmax(pol, axis=1)
-            for i in range(p.shape[0]):
+            neg_p = pol[np.arange(len(neg)), neg]
+            # Whole-array conversions to Python floats instead of one numpy scalar at a time.
+            labels = self.labels
+            columns = (p.tolist(), emo.tolist(), neg.tolist(), neg_p.tolist())
+            for row, e, g, gp in zip(*columns, strict=True):
                 out.append(
                     SentimentPrediction(
-                        emotion=self.labels[int(emo[i])],
-                        negativity=POLARITIES[int(neg[i])],
-                        confidence=float(p[i, emo[i]]),
-                        negativity_confidence=float(pol[i, neg[i]]),
-                        scores={lab: float(p[i, j]) for j, lab in enumerate(self.labels)},
+                        emotion=labels[e],
+                        negativity=POLARITIES[g],
+                        confidence=row[e],
+                        negativity_confidence=gp,
+                        scores=dict(zip(labels, row, strict=True)),
                     )
                 )
         return out

@@ -105,6 +105,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _data_args(cv, label=True, many_inputs=False)
     cv.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    cv.add_argument(
+        "--ungrouped",
+        action="store_true",
+        help="plain stratified k-fold: duplicate rows may fall into different folds "
+        "(for comparison with figures measured that way; grouped folds are the honest ones)",
+    )
     cv.add_argument("--report", required=True, metavar="R.md", help="Markdown report to write")
     cv.add_argument(
         "--no-baseline", action="store_true", help="skip the TF-IDF + LinearSVC baseline"
@@ -169,6 +175,13 @@ def _option_args(p: argparse.ArgumentParser) -> None:
         help=f"longest character n-gram, per text column (default {d.ngram_max})",
     )
     p.add_argument(
+        "--word-ngram-max",
+        type=int,
+        nargs="+",
+        default=list(d.word_ngram_max),
+        help=f"longest word n-gram, per text column; 0 reads no words (default {d.word_ngram_max})",
+    )
+    p.add_argument(
         "--max-chars",
         type=int,
         default=d.max_chars,
@@ -205,8 +218,11 @@ def _options(args: argparse.Namespace) -> RouteOptions:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if any(n < 1 or n > 8 for n in args.ngram_max):
         raise UserError("--ngram-max values must be between 1 and 8")
+    if any(n < 0 or n > 4 for n in args.word_ngram_max):
+        raise UserError("--word-ngram-max values must be between 0 and 4")
     return RouteOptions(
         ngram_max=tuple(args.ngram_max),
+        word_ngram_max=tuple(args.word_ngram_max),
         max_chars=args.max_chars,
         min_df=args.min_df,
         base_models=tuple(dict.fromkeys(args.base_models)),
@@ -512,7 +528,7 @@ def _baseline_predict(
 
 
 def run_cv(args: argparse.Namespace) -> int:
-    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     options = _options(args)
     if args.folds < 2:
@@ -533,8 +549,14 @@ def run_cv(args: argparse.Namespace) -> int:
     n_groups = len(set(groups.tolist()))
     dup_rows = len(rows.texts) - n_groups
     y = np.array(rows.labels)
-    splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=options.seed)
-    folds = list(splitter.split(np.zeros(len(y)), y, groups))
+    if args.ungrouped:
+        plain = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=options.seed)
+        folds = list(plain.split(np.zeros(len(y)), y))
+    else:
+        splitter = StratifiedGroupKFold(
+            n_splits=args.folds, shuffle=True, random_state=options.seed
+        )
+        folds = list(splitter.split(np.zeros(len(y)), y, groups))
     fields = _field_names(args.text)
     ours = np.empty(len(y), dtype=object)
     base = np.empty(len(y), dtype=object)
@@ -609,6 +631,7 @@ def run_cv(args: argparse.Namespace) -> int:
         "text": args.text,
         "label": args.label,
         "folds": args.folds,
+        "grouped_folds": not args.ungrouped,
         "rows": len(y),
         "skipped_empty": rows.skipped_empty,
         "skipped_unlabelled": rows.skipped_unlabelled,
@@ -666,8 +689,12 @@ def _cv_markdown(
         f"(skipped {rows.skipped_empty} without text, {rows.skipped_unlabelled} without label); "
         f"text {', '.join(args.text)}; label {args.label}",
         f"- duplicates: {n_groups} groups; {dup_rows} rows repeat another (same subject/body "
-        "after normalisation, or ≥ 60 % shared character 8-grams); each group is kept in one "
-        "fold (stratified group k-fold)",
+        "after normalisation, or ≥ 60 % shared character 8-grams); "
+        + (
+            "**ungrouped folds** (plain stratified k-fold): a group may span folds"
+            if args.ungrouped
+            else "each group is kept in one fold (stratified group k-fold)"
+        ),
     ]
     if args.extra:
         md.append(
