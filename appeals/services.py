@@ -590,7 +590,7 @@ def _check_duplicates_after_commit(appeal_id: int) -> None:
 
     delay_on_commit(tasks.check_duplicates, appeal_id)
     # And for a concluded matter of the same citizen that it repeats (appeals.repeats).
-    transaction.on_commit(partial(tasks.check_repeats.delay, appeal_id))
+    delay_on_commit(tasks.check_repeats, appeal_id)
 
 
 # --- the loop ----------------------------------------------------------------------------------

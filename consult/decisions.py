@@ -266,14 +266,17 @@ def publish(actor: Any, decision: Decision) -> Decision:
     decision.refresh_from_db()
     record(actor, "consult.decision.publish", decision)
     decision_id = decision.pk
-    transaction.on_commit(lambda: _queue_notify(decision_id))
+    _queue_notify(decision_id)
     return decision
 
 
 def _queue_notify(decision_id: int) -> None:
+    """Through the outbox, inside the publishing transaction: a process killed after the commit
+    loses no notice."""
     from consult.tasks import notify_decision
+    from minsheng.outbox import delay_on_commit
 
-    notify_decision.delay(decision_id)
+    delay_on_commit(notify_decision, decision_id)
 
 
 @dataclass(frozen=True)
