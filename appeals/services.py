@@ -578,19 +578,18 @@ def do_submit(
             },
             request=request,
         )
-        _notify_citizen_after_commit(appeal.pk, "submit")
-        _check_duplicates_after_commit(appeal.pk)
+        _after_intake(appeal.pk)
     return appeal, secret
 
 
-def _check_duplicates_after_commit(appeal_id: int) -> None:
-    """Look for an open appeal about the same problem once the intake has committed."""
+def _after_intake(appeal_id: int) -> None:
+    """Once the intake has committed: the citizen's receipt, and the look for an open appeal
+    about the same problem (appeals.duplicates) and for a concluded matter of the same citizen
+    that it repeats (appeals.repeats) — one task message, written with the appeal."""
     from appeals import tasks
     from minsheng.outbox import delay_on_commit
 
-    delay_on_commit(tasks.check_duplicates, appeal_id)
-    # And for a concluded matter of the same citizen that it repeats (appeals.repeats).
-    delay_on_commit(tasks.check_repeats, appeal_id)
+    delay_on_commit(tasks.after_intake, appeal_id)
 
 
 # --- the loop ----------------------------------------------------------------------------------

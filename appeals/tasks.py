@@ -154,3 +154,16 @@ def check_repeats(appeal_id: int) -> int | None:
         log.exception("appeal %s: repeat check failed", appeal_id)
         return None
     return finding.earlier_id if finding is not None else None
+
+
+@shared_task(name="appeals.after_intake", ignore_result=True)
+def after_intake(appeal_id: int) -> None:
+    """Everything an intake queues, as one message: the citizen's receipt, then the duplicate
+    and repeat checks. One outbox row and one publish per appeal instead of three; each step
+    fails on its own (logged), so a failed text never skips the checks."""
+    try:
+        notify_citizen(appeal_id, "submit")
+    except Exception:
+        log.exception("appeal %s: submit notice failed", appeal_id)
+    check_duplicates(appeal_id)
+    check_repeats(appeal_id)

@@ -69,12 +69,21 @@ def _mark_down(exc: BaseException) -> None:
 
 
 def _store(
-    name: str, task_id: str, args: Any, kwargs: Any, options: dict[str, Any], err: str
+    name: str,
+    task_id: str,
+    args: Any,
+    kwargs: Any,
+    options: dict[str, Any],
+    err: str,
+    *,
+    leased: bool = False,
 ) -> Any:
     from minsheng.models import OutboxMessage
 
     global _stored_here
-    _stored_here = True
+    now = timezone.now()
+    if not leased:
+        _stored_here = True
     return OutboxMessage.objects.create(
         task_id=task_id,
         name=name,
@@ -82,6 +91,8 @@ def _store(
         kwargs=dict(kwargs or {}),
         options=options,
         last_error=err,
+        created_at=now,
+        next_try_at=now + LEASE if leased else now,
     )
 
 
@@ -105,6 +116,31 @@ def _storable(args: Any, kwargs: Any, options: dict[str, Any]) -> bool:
 class OutboxTask(Task):  # type: ignore[misc]
     """A Celery task whose messages are never lost to an unreachable broker."""
 
+    def _publish_stored(
+        self, pk: int, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]
+    ) -> None:
+        """Publish a message stored in a transaction that has now committed, then drop its row.
+
+        A failed publish makes the row due for the relay; a process killed between the
+        publish and the delete leaves the row to be published again after ``LEASE``."""
+        from minsheng.models import OutboxMessage
+
+        global _stored_here
+        if not _broker_down():
+            try:
+                self._publish(args, kwargs, task_id, options)
+            except Exception as exc:
+                _mark_down(exc)
+            else:
+                OutboxMessage.objects.filter(pk=pk).delete()
+                return
+        # Due at once: relayers wait out the broker's cooldown themselves, and this process
+        # relays its backlog as soon as one of its publishes succeeds again.
+        _stored_here = True
+        OutboxMessage.objects.filter(pk=pk).update(
+            next_try_at=timezone.now(), last_error="broker unreachable"
+        )
+
     def _publish(self, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]) -> Any:
         return super().apply_async(
             args, kwargs, task_id=task_id, retry=True, retry_policy=_RETRY_POLICY, **options
@@ -119,11 +155,14 @@ class OutboxTask(Task):  # type: ignore[misc]
         if not _storable(args, kwargs, options):
             return super().apply_async(args, kwargs, task_id=task_id, **options)
         if _in_transaction():
-            row = _store(self.name, task_id, args, kwargs, options, "")
-            app = self.app
-            # robust: the change has committed; a relay that fails here (the database cut off
+            # The row is leased to this process from the start, so no relayer takes it while
+            # the commit is under way; after the commit the message is published from memory
+            # and the row deleted: one INSERT and one DELETE per task on the intake path.
+            row = _store(self.name, task_id, args, kwargs, options, "", leased=True)
+            publish = partial(self._publish_stored, row.pk, args, kwargs, task_id, options)
+            # robust: the change has committed; a publish that fails here (the database cut off
             # after the commit) is logged and left to the periodic relay, not raised to the client.
-            transaction.on_commit(lambda: relay_one(row.pk, app), robust=True)
+            transaction.on_commit(publish, robust=True)
             return self.AsyncResult(task_id)
         if not _broker_down():
             try:
