@@ -54,6 +54,13 @@ def _campaign(campaign_id: int) -> Campaign:
     return get_object_or_404(Campaign.objects.public(), pk=campaign_id)
 
 
+def _shown_candidates() -> Any:
+    """Candidates the public may see: decided nominations of a campaign past its draft."""
+    return Candidate.objects.select_related("campaign", "category").filter(
+        status__in=SHOWN, campaign__phase__in=[p for p in Phase if p != Phase.DRAFT]
+    )
+
+
 def _sign_in_url(request: HttpRequest) -> str:
     return f"{reverse('accounts:citizen')}?next={request.path}"
 
@@ -99,12 +106,7 @@ def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 def candidate(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    found = get_object_or_404(
-        Candidate.objects.select_related("campaign", "category").filter(
-            status__in=SHOWN, campaign__phase__in=[p for p in Phase if p != Phase.DRAFT]
-        ),
-        pk=candidate_id,
-    )
+    found = get_object_or_404(_shown_candidates(), pk=candidate_id)
     counts = services.tallies(found.campaign) if found.campaign.phase in COUNTS_PUBLIC else {}
     tally = counts.get(found.pk)
     context = {
@@ -127,7 +129,7 @@ def candidate(request: HttpRequest, candidate_id: int) -> HttpResponse:
 
 @require_POST
 def vote(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    found = get_object_or_404(Candidate.objects.select_related("campaign"), pk=candidate_id)
+    found = get_object_or_404(_shown_candidates(), pk=candidate_id)
     back = request.POST.get("back") == "candidate"
     target = (
         reverse("exemplars:candidate", args=[found.pk])
@@ -194,7 +196,7 @@ def nominate(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 @require_POST
 def objection(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    found = get_object_or_404(Candidate.objects.select_related("campaign"), pk=candidate_id)
+    found = get_object_or_404(_shown_candidates(), pk=candidate_id)
     if not request.user.is_authenticated:
         return redirect(_sign_in_url(request))
     form = ObjectionForm(request.POST)

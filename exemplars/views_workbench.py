@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -44,6 +44,13 @@ def _try(request: HttpRequest, action: Any, success: str) -> bool:
         return False
     messages.success(request, success)
     return True
+
+
+def _reachable(request: HttpRequest, campaign: Campaign) -> Campaign:
+    """A campaign outside the caller's units answers 404 like a missing one."""
+    if not services.may_review_votes(request.user, campaign):
+        raise Http404
+    return campaign
 
 
 @role_required(*STAFF)
@@ -82,7 +89,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @role_required(*STAFF)
 def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    found = get_object_or_404(Campaign, pk=campaign_id)
+    found = _reachable(request, get_object_or_404(Campaign, pk=campaign_id))
     candidates = list(
         Candidate.objects.filter(campaign=found)
         .select_related("category")
@@ -114,7 +121,7 @@ def campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @role_required(*STAFF)
 @require_POST
 def advance(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    found = get_object_or_404(Campaign, pk=campaign_id)
+    found = _reachable(request, get_object_or_404(Campaign, pk=campaign_id))
     _try(request, lambda: services.advance_phase(request.user, found), _("已进入下一阶段。"))
     return redirect("exemplars_wb:campaign", found.pk)
 
@@ -122,7 +129,7 @@ def advance(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @role_required(*STAFF)
 @require_POST
 def publish(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    found = get_object_or_404(Campaign, pk=campaign_id)
+    found = _reachable(request, get_object_or_404(Campaign, pk=campaign_id))
     _try(request, lambda: services.publish_results(request.user, found), _("结果和光荣榜已公布。"))
     return redirect("exemplars_wb:campaign", found.pk)
 
@@ -131,6 +138,7 @@ def publish(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def review(request: HttpRequest, candidate_id: int) -> HttpResponse:
     found = get_object_or_404(Candidate.objects.select_related("campaign"), pk=candidate_id)
+    _reachable(request, found.campaign)
     accept = request.POST.get("decision") == "accept"
     reason = request.POST.get("reason", "")
     _try(
@@ -147,6 +155,7 @@ def answer(request: HttpRequest, objection_id: int) -> HttpResponse:
     found = get_object_or_404(
         Objection.objects.select_related("candidate__campaign"), pk=objection_id
     )
+    _reachable(request, found.candidate.campaign)
     upheld = request.POST.get("decision") == "uphold"
     text = request.POST.get("reason", "")
     _try(
@@ -159,7 +168,7 @@ def answer(request: HttpRequest, objection_id: int) -> HttpResponse:
 
 @role_required(*STAFF)
 def flags(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    found = get_object_or_404(Campaign, pk=campaign_id)
+    found = _reachable(request, get_object_or_404(Campaign, pk=campaign_id))
     rows = []
     for flag in (
         found.flags.select_related("candidate", "reviewed_by")
@@ -185,7 +194,7 @@ def flags(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @role_required(*STAFF)
 @require_POST
 def run_detect(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    found = get_object_or_404(Campaign, pk=campaign_id)
+    found = _reachable(request, get_object_or_404(Campaign, pk=campaign_id))
     if not services.may_review_votes(request.user, found):
         messages.error(request, _("只有活动组织者或纪检监察人员可以复核投票。"))
     else:
@@ -206,6 +215,7 @@ def run_detect(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def flag_decide(request: HttpRequest, flag_id: int) -> HttpResponse:
     found = get_object_or_404(Flag.objects.select_related("campaign"), pk=flag_id)
+    _reachable(request, found.campaign)
     form = ReasonForm(request.POST)
     reason = form.data.get("reason", "")
     if request.POST.get("decision") == "void":
