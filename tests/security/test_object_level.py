@@ -4,7 +4,7 @@ Generated from the URL resolver: every page and API route with an appeal id in i
 for an appeal dispatched to 城管执法局, by GET and by POST, as the handler of 住建局; each answer
 must be 403 or 404 (or 405 where the method does not exist), or the very answer a missing id gets (a body refused
 before any look-up), never the case nor a state error that would confirm it exists. The owning handler's GET of the case pages is the control.
-Other apps' object ids (surveys, consultations, reports…) are not generated yet (docs/security.md).
+Other apps' object ids are walked the same way in test_object_level_apps.py.
 """
 
 from __future__ import annotations
