@@ -832,5 +832,15 @@ def publish_results(actor: Any, campaign: Campaign) -> Campaign:
 
 
 def visible_campaigns(user: Any) -> QuerySet[Campaign]:
-    """Workbench list: organisers and admins see all, auditors too (they review votes)."""
-    return Campaign.objects.select_related("unit").all()
+    """Workbench list: the campaigns the user may open — those of the units (and units below)
+    where they organise, administer or inspect (auditors review votes), and those without a
+    unit for anyone holding one of those roles. The same reach as ``may_review_votes``."""
+    from org.roles import units_for
+
+    roles = (Role.ORGANISER, Role.ADMIN, Role.AUDITOR)
+    reach = Q()
+    for role in roles:
+        reach |= Q(unit__in=units_for(user, role.value))
+    if has_role(user, *roles):
+        reach |= Q(unit__isnull=True)
+    return Campaign.objects.select_related("unit").filter(reach)

@@ -263,3 +263,20 @@ def test_the_demo_loads_one_voting_campaign_once(organiser: Any, citizen: Any) -
     assert campaign.phase == Phase.VOTING and campaign.is_voting_open()
     assert campaign.candidates.filter(status=CandidateStatus.ACCEPTED).count() == 5
     assert demo_data.load() == 0
+
+
+def test_the_workbench_list_shows_an_organiser_only_the_campaigns_of_their_own_units(
+    organiser: Any, org_tree: Any, client_for: Any
+) -> None:
+    from org.roles import Role
+    from tests.personas import _staff
+
+    ours = new_campaign(organiser, unit=org_tree.chengguan, title="城管系统“最美城管”评选")
+    theirs = new_campaign(organiser, unit=org_tree.zhujian, title="住建系统“最美建设者”评选")
+    at_chengguan = _staff("organiser_cg", "钱组织", Role.ORGANISER, org_tree.chengguan)
+    page = client_for(at_chengguan).get("/workbench/exemplars/").content.decode()
+    assert ours.title in page
+    assert theirs.title not in page
+    # The city's organiser reaches every unit below the city.
+    page = client_for(organiser).get("/workbench/exemplars/").content.decode()
+    assert ours.title in page and theirs.title in page
