@@ -142,7 +142,7 @@ def test_intake_succeeds_while_the_redis_cache_is_unreachable(org_tree: Any) -> 
 
 
 def test_vote_rate_counters_keep_counting_while_redis_is_unreachable() -> None:
-    from exemplars.services import hit_counters
+    from minsheng.counters import hit_counters
 
     caches = {
         "default": {
