@@ -71,7 +71,12 @@ def test_serve_with_workers_runs_gunicorn_processes_and_a_kill_takes_them_all() 
         assert conn.getresponse().status == 200
         conn.close()
         master = dep.pids()[0]
+        # The first worker may answer while gunicorn is still forking the second: wait for it.
+        deadline = time.monotonic() + 20
         workers = children(master)
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            workers = children(master)
         assert len(workers) == 2
         dep.kill_server(0)
         deadline = time.monotonic() + 10
