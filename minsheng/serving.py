@@ -18,10 +18,11 @@ that holds it runs them; when that worker dies the lock passes to another.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,41 @@ FORWARDED_KEYS = (
 )
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@contextlib.contextmanager
+def static_files_lock(*, exclusive: bool) -> Iterator[None]:
+    """The lock on ``STATIC_ROOT`` shared by the servers of one ``DATA_DIR``.
+
+    collectstatic holds it exclusively: two hashed-manifest runs at once delete and rewrite each
+    other's files half-way. Loading the application holds it shared: WhiteNoise lists and stats
+    every file under ``STATIC_ROOT`` once, at start, and a file that another server's
+    collectstatic replaces in between makes that start fail (a restarted server beside a
+    starting one did exactly that).
+    """
+    from django.conf import settings
+
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with (settings.DATA_DIR / "collectstatic.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+
+
+def collect_static() -> None:
+    """collectstatic under the exclusive static-files lock."""
+    from django.core.management import call_command
+
+    with static_files_lock(exclusive=True):
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def load_application() -> WSGIApp:
+    """Django's WSGI application, built while no collectstatic rewrites ``STATIC_ROOT``."""
+    with static_files_lock(exclusive=False):
+        from minsheng.wsgi import application
+
+    app: WSGIApp = application
+    return app
 
 
 class TrustedProxy:
@@ -127,9 +163,7 @@ def run_gunicorn(
     from gunicorn.app.base import BaseApplication
 
     def load() -> WSGIApp:
-        from minsheng.wsgi import application
-
-        app: WSGIApp = application
+        app = load_application()
         return TrustedProxy(app, [trusted_proxy]) if trusted_proxy else TrustedProxy(app, [])
 
     def post_worker_init(worker: Any) -> None:  # after the worker loaded Django

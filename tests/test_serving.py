@@ -113,3 +113,26 @@ def test_a_serving_process_group_commits_votes_on_postgresql_only(
     finally:
         batcher.stop()
     assert batcher.batcher() is None
+
+
+def test_loading_the_application_waits_while_another_server_collects_the_static_files(
+    tmp_path: Path, settings: Any
+) -> None:
+    import threading
+
+    from minsheng.serving import static_files_lock
+
+    settings.DATA_DIR = tmp_path
+    entered = threading.Event()
+
+    def load() -> None:
+        with static_files_lock(exclusive=False):
+            entered.set()
+
+    with static_files_lock(exclusive=True):
+        loader = threading.Thread(target=load)
+        loader.start()
+        # WhiteNoise would list STATIC_ROOT now, half-rewritten: the loader must still wait.
+        assert not entered.wait(0.5)
+    assert entered.wait(10)
+    loader.join()

@@ -1,26 +1,14 @@
 from __future__ import annotations
 
-import fcntl
 import os
 from typing import Any
 
-from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 # What a TLS-terminating proxy tells us: without X-Forwarded-Proto a production server (which
 # redirects plain HTTP) would send every proxied request back to https forever, and without
 # X-Forwarded-For the audit trail would record the proxy's address instead of the citizen's.
 PROXY_HEADERS = {"x-forwarded-proto", "x-forwarded-for", "x-forwarded-host", "x-forwarded-port"}
-
-
-def collect_static() -> None:
-    """collectstatic under a file lock: several servers started together share STATIC_ROOT, and
-    two hashed-manifest runs at once delete and rewrite each other's files half-way."""
-    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    with (settings.DATA_DIR / "collectstatic.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        call_command("collectstatic", interactive=False, verbosity=0)
 
 
 class Command(BaseCommand):
@@ -59,6 +47,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["workers"] < 0 or opts["threads"] < 1:
             raise CommandError("--workers must be 0 or more and --threads 1 or more")
+        from minsheng.serving import collect_static
+
         collect_static()
         if opts["workers"] and os.name == "posix":
             from minsheng.serving import run_gunicorn
@@ -80,8 +70,9 @@ class Command(BaseCommand):
             self.stderr.write("gunicorn needs a POSIX system: serving with waitress instead")
         from waitress import serve
 
-        from minsheng.serving import start_background_jobs, start_vote_batcher
-        from minsheng.wsgi import application
+        from minsheng.serving import load_application, start_background_jobs, start_vote_batcher
+
+        application = load_application()
 
         start_vote_batcher()
 
