@@ -1,8 +1,11 @@
 """Sign-in endpoints under ``/api/auth/``.
 
-Citizens sign in with ``POST otp/request`` then ``POST otp/verify``. A successful verify **signs
-the caller in on the Django session** (the ``sessionid`` cookie) and returns who they are; it also
-sets the ``csrftoken`` cookie, whose value later unsafe calls send as ``X-CSRFToken``. We chose the
+Citizens sign in with ``POST otp/request`` then ``POST otp/verify``. The request sets the
+``csrftoken`` cookie; the verify must send its value as ``X-CSRFToken``, as the sign-in form sends
+its hidden token, because a verify forged by another site would sign the victim's browser in as
+the attacker (login CSRF) and collect what they then type. A successful verify **signs the caller
+in on the Django session** (the ``sessionid`` cookie) and returns who they are; later unsafe calls
+send the same ``X-CSRFToken``. We chose the
 session over a second kind of short-lived token so that the web pages and a mobile web view share
 one sign-in, one logout and one lockout story; integrations use ``ApiToken`` bearer tokens.
 """
@@ -15,12 +18,13 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from ninja.utils import check_csrf
 from pydantic import field_validator
 
 from accounts import services
 from accounts.api_auth import token_or_session
 from accounts.models import User
-from minsheng.errors import ServiceError
+from minsheng.errors import Forbidden, ServiceError
 from vault.crypto import mask_phone
 
 router = Router(tags=["auth"])
@@ -116,6 +120,8 @@ def me_of(request: HttpRequest, user: User) -> MeOut:
 )
 def otp_request(request: HttpRequest, payload: OtpRequestIn) -> OtpRequestOut:
     sent = services.request_phone_code(request, payload.phone)
+    # The verify that follows must echo this cookie's token (login CSRF, see the module's docstring).
+    get_token(request)
     return OtpRequestOut(
         phone_masked=sent.phone_masked, expires_in=sent.expires_in, resend_in=sent.resend_in
     )
@@ -126,8 +132,21 @@ def otp_request(request: HttpRequest, payload: OtpRequestIn) -> OtpRequestOut:
     response={200: MeOut, 400: ErrorOut, 403: ErrorOut, 422: ErrorOut},
     auth=None,
     summary="用验证码登录 Sign in with the SMS code (sets the session)",
+    description=(
+        "请求头 X-CSRFToken 须带上 otp/request 设置的 csrftoken Cookie 的值（防登录 CSRF）。"
+        " Send the csrftoken cookie set by otp/request back as the X-CSRFToken header."
+    ),
 )
 def otp_verify(request: HttpRequest, payload: OtpVerifyIn) -> MeOut:
+    # auth=None skips the session's CSRF check (there is no session yet): check it here, before
+    # the code is spent, exactly as Django checks the sign-in form.
+    if check_csrf(request) is not None:
+        raise Forbidden(
+            _(
+                "安全校验（CSRF）失败：请先获取验证码（或刷新页面），并在请求头 X-CSRFToken 中带上 csrftoken。"
+            ),
+            code="csrf_failed",
+        )
     user = services.verify_phone_code(request, payload.phone, payload.code)
     get_token(request)
     return me_of(request, user)
