@@ -29,7 +29,6 @@ import logging
 import threading
 import zlib
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -533,7 +532,7 @@ def _store_outcomes(
             task, created = services.open_task_for_alert(alert, now=now)
             if created:
                 result.tasks.append(task.pk)
-            transaction.on_commit(partial(notifications.notify_alert, alert.pk, task.pk))
+            notifications.notify_alert(alert.pk, task.pk)
 
 
 def _items_by_engine_id(ids: set[str]) -> dict[str, Item]:

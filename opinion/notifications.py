@@ -14,9 +14,10 @@ POST with retries). Which channels run is a setting:
   ``OPINION_WEBHOOK_TIMEOUT`` (5 s). No webhook configured: the channel does nothing.
 
 Every send is recorded as a ``Delivery`` (channel, masked target, ok, attempts, error). A
-channel that fails is recorded and never stops the others. Services queue ``notify_alert`` /
-``notify_overdue`` with ``transaction.on_commit``; the work runs in the Celery task of the same
-name (inline without a broker).
+channel that fails is recorded and never stops the others. Services call ``notify_alert`` /
+``notify_overdue`` inside their transaction; with a broker the task message goes to the outbox
+in that transaction (minsheng/outbox.py) and is published after the commit, without one the
+Celery task of the same name runs inline after the commit.
 
 Webhook signature: ``X-Minsheng-Signature: t=<unix seconds>,v1=<hex>`` where hex is
 HMAC-SHA256 under the shared secret of ``"<t>.<raw body>"``; ``X-Minsheng-Delivery`` is a
@@ -369,16 +370,23 @@ def _fmt(value: Any) -> str:
 
 
 def notify_alert(alert_id: int, task_id: int | None = None) -> None:
-    """Queue the notices of a new alert (call after the commit)."""
+    """Queue the notices of a new alert, sent once the current transaction commits.
+
+    Called inside the transaction that opens the alert: with a broker the task message is written
+    to the outbox in that transaction, so a process killed between the commit and the publish
+    still warns the analysts (an alert nobody hears of is the failure this module exists for)."""
+    from minsheng.outbox import delay_on_commit
     from opinion import tasks
 
-    tasks.notify_alert.delay(alert_id, task_id)
+    delay_on_commit(tasks.notify_alert, alert_id, task_id)
 
 
 def notify_overdue(task_id: int, flag: str) -> None:
+    """Queue an overdue notice, sent once the current transaction commits (as ``notify_alert``)."""
+    from minsheng.outbox import delay_on_commit
     from opinion import tasks
 
-    tasks.notify_overdue.delay(task_id, flag)
+    delay_on_commit(tasks.notify_overdue, task_id, flag)
 
 
 def send_alert(alert_id: int, task_id: int | None) -> list[Delivery]:

@@ -17,7 +17,6 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -561,7 +560,7 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
                     continue
                 task = ResponseTask.objects.get(pk=task_id)
                 record(None, f"opinion.task_{flag}", task, after={flag: True, "at": now})
-                transaction.on_commit(partial(notifications.notify_overdue, task_id, flag))
+                notifications.notify_overdue(task_id, flag)
             setattr(result, flag, getattr(result, flag) + 1)
     return result
 

@@ -149,3 +149,31 @@ def test_an_unsigned_webhook_is_never_sent(
         _raise_alert(run_ingest)
     assert receiver.bodies == []
     assert Delivery.objects.get(channel="webhook").error == "no webhook secret configured"
+
+
+def test_an_alert_notice_is_in_the_outbox_at_commit_so_a_crash_right_after_loses_nothing(
+    gazetteer: None,
+    analyst: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    import datetime as dt
+
+    from minsheng.celery import app
+    from minsheng.models import OutboxMessage
+    from opinion import ingest, tasks
+
+    eager = app.conf.task_always_eager
+    # A broker is configured (not the inline default) ...
+    app.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks(execute=False):
+            ingest.ingest([viral_post()], now=T0)
+            ingest.ingest(replies(), now=T0 + dt.timedelta(minutes=41))
+    finally:
+        app.conf.task_always_eager = eager
+    # ... and the process dies between the commit and the publish: no after-commit work ran.
+    [row] = OutboxMessage.objects.filter(name="opinion.notify_alert")
+    assert not Notification.objects.exists()
+    # The relay hands the stored message to a worker, and the analyst hears of the alert.
+    tasks.notify_alert(*row.args, **row.kwargs)
+    assert Notification.objects.get(recipient=analyst).title.startswith("较大舆情预警")
