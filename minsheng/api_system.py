@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 import minsheng
-from minsheng.health import run_checks
+from minsheng.health import http_status, run_checks
 
 router = Router(tags=["system"])
 
@@ -20,7 +20,8 @@ class CheckOut(Schema):
 
 
 class HealthOut(Schema):
-    status: Literal["ok", "fail"]
+    status: Literal["ok", "degraded", "fail"]
+    degraded: list[str] = Field(default_factory=list, description="依赖降级（如 cache）")
     checks: dict[str, CheckOut]
 
 
@@ -33,7 +34,7 @@ class VersionOut(Schema):
 @router.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None)
 def health(request: HttpRequest) -> Status:
     result = run_checks()
-    return Status(200 if result["status"] == "ok" else 503, result)
+    return Status(http_status(result), result)
 
 
 @router.get("/version", response=VersionOut, auth=None)
