@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Path, Query, Router, Schema
@@ -552,11 +552,12 @@ def submit(
     # every first attempt a query; a key that exists fails the unique constraint, the whole
     # submission rolls back, and the retry is answered with the appeal stored the first time.
     try:
-        with transaction.atomic():
-            appeal, secret = services.do_submit(actor, submission, request=request)
-            IdempotencyKey.objects.create(
-                scope=scope, key=key, request_hash=digest, actor=actor, appeal=appeal, secret=secret
-            )
+        appeal, secret = services.do_submit(
+            actor,
+            submission,
+            request=request,
+            idempotency=services.IdempotencyRow(scope=scope, key=key, request_hash=digest),
+        )
     except IntegrityError:
         # A retry (or a simultaneous twin) with this key committed first: answer with its appeal.
         replay = _replay(scope, key, digest)
@@ -667,7 +668,7 @@ def withdraw(request: HttpRequest, payload: WithdrawIn, code: str = CODE) -> dic
     summary="诉求队列 / the staff queue",
 )
 def queue(request: HttpRequest, filters: Query[QueueQuery]) -> dict[str, Any]:
-    from search.appeals import apply_filters, count_capped, filter_appeals
+    from search.appeals import apply_filters, filter_appeals, page_of
 
     require_role(request, *STAFF_READERS)
     qs = apply_filters(
@@ -684,12 +685,13 @@ def queue(request: HttpRequest, filters: Query[QueueQuery]) -> dict[str, Any]:
         qs = qs.overdue()
     elif filters.overdue is False:
         qs = qs.exclude(pk__in=Appeal.objects.overdue().values("pk"))
-    # Counting every match of a common word at a million appeals would cost seconds.
-    total, exact = count_capped(qs)
-    page = list(
-        qs.select_related("category", "current_unit").order_by("-created", "-pk")[
-            filters.offset : filters.offset + filters.limit
-        ]
+    # Ids first, then rows, with a capped count (counting every match of a common word at a
+    # million appeals would cost seconds): see search.appeals.page_of.
+    page, total, exact = page_of(
+        qs.order_by("-created", "-pk"),
+        filters.offset,
+        filters.limit,
+        related=("category", "current_unit"),
     )
     return {
         "count": max(total, filters.offset + len(page)),

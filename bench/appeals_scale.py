@@ -555,7 +555,10 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
         result["reindex_per_s"] = round(sample / seconds) if seconds else None
         result.update(roll_up())
         with connection.cursor() as cursor:
-            _timed("ANALYZE", lambda: cursor.execute("ANALYZE"))
+            # Autovacuum's job in service: statistics for the planner's estimates, and the
+            # visibility map that lets the search's joins be index-only scans.
+            vacuum = "VACUUM (ANALYZE)" if vendor == "postgresql" else "ANALYZE"
+            _timed(vacuum, lambda: cursor.execute(vacuum))
     if args.reuse:
         # The demo city's own counters do not count: roll up unless the generated appeals are in.
         counted = DailyCount.objects.aggregate(n=Sum("received"))["n"] or 0
@@ -701,6 +704,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reindex-sample", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--pg-name", default="minsheng_bench", help="the bench database's name (PostgreSQL)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
     parser.add_argument(
         "--load-only", action="store_true", help="generate and index, time no query (with --keep)"
@@ -712,6 +718,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.pg_name):
+        parser.error("--pg-name: lower-case letters, digits and _ only (it goes into SQL)")
     if args.worker:
         print(json.dumps(run_worker(args), ensure_ascii=False, default=str))
         return 0
@@ -738,9 +746,9 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("CELERY_BROKER_URL", None)
         if vendor == "postgresql":
             if not args.reuse:
-                _pg(args.pg_url, "DROP DATABASE IF EXISTS minsheng_bench")
-                _pg(args.pg_url, "CREATE DATABASE minsheng_bench")
-            env["DATABASE_URL"] = args.pg_url + "/minsheng_bench"
+                _pg(args.pg_url, f"DROP DATABASE IF EXISTS {args.pg_name}")
+                _pg(args.pg_url, f"CREATE DATABASE {args.pg_name}")
+            env["DATABASE_URL"] = f"{args.pg_url}/{args.pg_name}"
         elif args.reuse:
             parser.error("--reuse needs --db postgresql (the SQLite copy is not kept)")
         command = [sys.executable, str(Path(__file__).resolve()), *(argv or sys.argv[1:])]
@@ -766,7 +774,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 shutil.rmtree(workdir, ignore_errors=True)
                 if vendor == "postgresql":
-                    _pg(args.pg_url, "DROP DATABASE IF EXISTS minsheng_bench")
+                    _pg(args.pg_url, f"DROP DATABASE IF EXISTS {args.pg_name}")
     final: dict[str, Any] = {"appeals": args.appeals}
     for vendor, r in results.items():
         t = r.get("timings") or {}

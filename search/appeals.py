@@ -19,6 +19,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models import Count, Window
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -270,6 +271,56 @@ def count_capped(qs: AppealQuerySet, limit: int | None = None) -> tuple[int, boo
     return (found, True) if found <= limit else (limit, False)
 
 
+def _estimate_over(qs: AppealQuerySet, limit: int) -> bool | None:
+    """PostgreSQL: whether the planner expects far more than ``limit`` rows (None: no rows can
+    match, or not PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = qs.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return _planned_rows(sql, params) >= ESTIMATE_MARGIN * limit
+
+
+def page_of(
+    qs: AppealQuerySet, offset: int, limit: int, *, related: Sequence[str] = ()
+) -> tuple[list[Appeal], int, bool]:
+    """One page of the ordered ``qs`` and its capped count: (appeals, count, exact).
+
+    The page is found as ids first and the rows fetched after: the ids' query needs only the
+    columns of ``search_appeal_cover`` (migration search/0002), so on PostgreSQL it is an
+    index-only join instead of a heap page of the appeals per match. When the planner expects
+    a set small enough to count, the count comes with the page in the same pass (``count(*)
+    OVER ()``) rather than a second walk over the same matches; otherwise as ``count_capped``.
+    """
+    limit_count = COUNT_LIMIT
+    total: int | None = None
+    exact = True
+    over = _estimate_over(qs, limit_count)
+    ids_qs = qs.values_list("pk", flat=True)
+    if connection.vendor == "postgresql" and over is False:
+        rows = list(
+            qs.annotate(_search_total=Window(Count("pk"))).values_list("pk", "_search_total")[
+                offset : offset + limit
+            ]
+        )
+        ids = [pk for pk, _n in rows]
+        if rows:
+            total = int(rows[0][1])
+            total, exact = (total, True) if total <= limit_count else (limit_count, False)
+    elif over:
+        ids = list(ids_qs[offset : offset + limit])
+        total, exact = limit_count, False
+    else:
+        ids = list(ids_qs[offset : offset + limit])
+    if total is None:
+        total, exact = count_capped(qs, limit_count)
+    by_id = {a.pk: a for a in Appeal.objects.filter(pk__in=ids).select_related(*related)}
+    items = [by_id[pk] for pk in ids if pk in by_id]
+    return items, total, exact
+
+
 def search(
     user: Any,
     *,
@@ -300,12 +351,9 @@ def search(
     )
     if parsed is not None:
         qs = keyword_filter(qs, parsed)
-    total, exact = count_capped(qs)
     offset = (page - 1) * per_page
-    items = list(
-        qs.select_related("category", "current_unit").order_by("-created", "-pk")[
-            offset : offset + per_page
-        ]
+    items, total, exact = page_of(
+        qs.order_by("-created", "-pk"), offset, per_page, related=("category", "current_unit")
     )
     return ResultPage(
         items=items,
