@@ -11,11 +11,14 @@ response row is its own record; the organisers' steps, the exports and the theme
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import hmac
 import json
 import math
 import random
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -115,10 +118,20 @@ class Structure:
     questions: dict[int, tuple[Question, ...]]  # section id → questions
 
     def all_questions(self) -> list[Question]:
-        return [q for s in self.sections for q in self.questions[s.pk]]
+        return list(self._ordered)
 
     def by_key(self) -> dict[str, Question]:
-        return {q.key: q for q in self.all_questions()}
+        return self._by_key
+
+    # Computed once per structure: answering reads them for every response, and a kept
+    # (published) structure is answered thousands of times. Callers must not mutate them.
+    @functools.cached_property
+    def _ordered(self) -> tuple[Question, ...]:
+        return tuple(q for s in self.sections for q in self.questions[s.pk])
+
+    @functools.cached_property
+    def _by_key(self) -> dict[str, Question]:
+        return {q.key: q for q in self._ordered}
 
     def number_of(self, question: Question) -> int:
         return [q.pk for q in self.all_questions()].index(question.pk) + 1
@@ -879,27 +892,38 @@ def keyed_hash(value: str, purpose: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
-def _network_key(q: Questionnaire, network: str) -> tuple[str, int]:
+def _network_key(questionnaire_id: int, network: str) -> tuple[str, int]:
     now = int(timezone.now().timestamp())
     bucket = now // HOUR
-    return f"surveys:anon:{q.pk}:{network[:32]}:{bucket}", (bucket + 1) * HOUR - now
+    return f"surveys:anon:{questionnaire_id}:{network[:32]}:{bucket}", (bucket + 1) * HOUR - now
 
 
-def check_network_budget(q: Questionnaire, network: str) -> None:
-    """``network`` is a keyed hash of the address and browser of an anonymous respondent."""
-    key, remaining = _network_key(q, network)
-    if int(cache.get(key, 0)) >= anonymous_per_hour():
+def reserve_network_budget(questionnaire_id: int, network: str) -> str:
+    """Take one anonymous response from the hour's budget of ``network`` (a keyed hash of the
+    address and browser) and return the counter's key, for ``release_network_budget`` if the
+    response is not stored after all. Raises 429 when the budget was already spent.
+
+    Reserving first (one Redis round trip, ``hit_counters``) rather than reading the count and
+    adding to it after the insert keeps the limit exact when one network sends at once: two
+    simultaneous responses cannot both pass a check that saw one place left.
+    """
+    key, remaining = _network_key(questionnaire_id, network)
+    (used,) = hit_counters([key], HOUR + 5)
+    if used > anonymous_per_hour():
+        release_network_budget(key)
         raise RateLimited(
             _("您所在的网络在一小时内已提交很多份匿名答卷，请 %(m)d 分钟后再试，或登录后填写。")
             % {"m": max(1, math.ceil(remaining / 60))},
             retry_after=remaining,
         )
+    return key
 
 
-def spend_network_budget(q: Questionnaire, network: str) -> None:
-    key, _remaining = _network_key(q, network)
-    # One round trip on Redis (the cache API's add + incr took three).
-    hit_counters([key], HOUR + 5)
+def release_network_budget(key: str) -> None:
+    """Give back a reservation whose response was refused or replayed (rare: a few calls)."""
+    # ValueError: the hour's counter expired meanwhile, nothing is left to give back.
+    with contextlib.suppress(ValueError):
+        cache.decr(key)
 
 
 # --- submitting ------------------------------------------------------------------------------------
@@ -946,62 +970,165 @@ def bump_tallies(q: Questionnaire, keys: list[tuple[int, str]], shard: int, by: 
         cursor.execute(sql, params)
 
 
-def _insert_in_one_statement(
-    response: Response, texts: list[tuple[Question, str]], keys: list[tuple[int, str]], shard: int
-) -> None:
-    """PostgreSQL: the response, its free-text answers and its tallies in one statement.
+@dataclass(frozen=True)
+class Row:
+    """A response about to be stored, as plain values (no model instance on the hot path)."""
 
-    Data-modifying CTEs run to completion whether or not they are read, and a statement is
-    atomic, so outside a transaction this is one round trip and its own transaction (no BEGIN
-    and COMMIT round trips); a unique violation undoes all three parts.
+    questionnaire_id: int
+    respondent_id: int | None
+    device: str
+    answers: dict[str, Any]
+    submitted_at: datetime
+    idem_scope: str
+    idem_key: str
+    idem_hash: str
+    texts: list[tuple[int, str]]  # (question id, text) of the free-text answers
+    keys: list[tuple[int, str]]  # the tallies it adds to, sorted
+    shard: int
+
+
+def _row(
+    q_pk: int,
+    structure: Structure,
+    cleaned: dict[str, Any],
+    *,
+    respondent_id: int | None,
+    device: str,
+    scope: str,
+    idempotency_key: str,
+    now: datetime,
+) -> Row:
+    key = idempotency_key.strip()[:128]
+    digest = hashlib.sha256(repr(sorted(cleaned.items())).encode()).hexdigest() if key else ""
+    return Row(
+        questionnaire_id=q_pk,
+        respondent_id=respondent_id,
+        device=device,
+        answers=cleaned,
+        submitted_at=now,
+        idem_scope=scope if key else "",
+        idem_key=key,
+        idem_hash=digest,
+        texts=[
+            (question.pk, cleaned[question.key])
+            for question in structure.all_questions()
+            if question.kind == Kind.TEXT and question.key in cleaned
+        ],
+        keys=tally_keys(structure, cleaned),
+        shard=random.randrange(TALLY_SHARDS),
+    )
+
+
+# The questionnaire row as a published one open to anyone, at ``now``, published when the
+# caller's copy was: the guard of ``insert_response(..., guard=…)``.
+_GUARD = (
+    "SELECT 1 FROM surveys_questionnaire WHERE id = %s AND state = 'published' "
+    "AND audience = 'anyone' AND published_at = %s "
+    "AND (opens_at IS NULL OR opens_at <= %s) AND (closes_at IS NULL OR closes_at > %s)"
+)
+
+
+def insert_response(row: Row, *, guard: datetime | None = None) -> int | None:
+    """Store the response, its free-text answers and its tallies at once; return its id.
+
+    Raises IntegrityError when a unique constraint refuses it (a second response of the person
+    or device, a reused Idempotency-Key). With ``guard`` (the ``published_at`` of the caller's
+    copy of the questionnaire) it is stored only if the questionnaire's row is, in the same
+    statement, still that publication, open to anyone and inside its window; else nothing is
+    stored and None is returned.
+
+    PostgreSQL: one statement. Data-modifying CTEs run to completion whether or not they are
+    read, and a statement is atomic, so outside a transaction this is one round trip and its
+    own transaction (no BEGIN and COMMIT round trips); a unique violation undoes all three
+    parts. SQLite: one transaction of a few statements.
     """
-    q = response.questionnaire
-    params: list[Any] = [
-        q.pk,
-        response.respondent_id,
-        response.device,
-        json.dumps(response.answers, ensure_ascii=False, separators=(",", ":")),
-        response.submitted_at,
-        response.idem_scope,
-        response.idem_key,
-        response.idem_hash,
-    ]
+    answers = json.dumps(row.answers, ensure_ascii=False, separators=(",", ":"))
+    when = row.submitted_at
+    guard_params: list[Any] = [row.questionnaire_id, guard, when, when] if guard else []
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            if guard is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute(_GUARD, guard_params)
+                    if cursor.fetchone() is None:
+                        return None
+            response = Response(
+                questionnaire_id=row.questionnaire_id,
+                respondent_id=row.respondent_id,
+                device=row.device,
+                answers=row.answers,
+                submitted_at=when,
+                idem_scope=row.idem_scope,
+                idem_key=row.idem_key,
+                idem_hash=row.idem_hash,
+            )
+            response.save(force_insert=True)
+            if row.texts:
+                Answer.objects.bulk_create(
+                    [Answer(response=response, question_id=q, text=t) for q, t in row.texts]
+                )
+            if row.keys:
+                q = Questionnaire(pk=row.questionnaire_id)
+                bump_tallies(q, row.keys, row.shard)
+            return int(response.pk)
     # Arrays rather than one VALUES row per item keep the statement's text the same for every
     # response, so the driver converts it once and PostgreSQL sees one statement shape.
-    params += [
-        [question.pk for question, _text in texts],
-        [text for _question, text in texts],
-        q.pk,
-        shard,
-        [question_id for question_id, _key in keys],
-        [key for _question_id, key in keys],
+    params: list[Any] = [
+        *guard_params,
+        row.questionnaire_id,
+        row.respondent_id,
+        row.device,
+        answers,
+        when,
+        row.idem_scope,
+        row.idem_key,
+        row.idem_hash,
+        [question_id for question_id, _text in row.texts],
+        [text for _question_id, text in row.texts],
+        row.questionnaire_id,
+        row.shard,
+        [question_id for question_id, _key in row.keys],
+        [key for _question_id, key in row.keys],
     ]
-    sql = (
-        "WITH r AS (INSERT INTO surveys_response (questionnaire_id, respondent_id, device, "
+    sql = _INSERT_GUARDED if guard is not None else _INSERT
+
+    def run() -> int | None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchone()
+        return None if found is None else int(found[0])
+
+    if connection.in_atomic_block:
+        # Inside a caller's transaction a failed statement must not abort it: a savepoint.
+        with transaction.atomic():
+            return run()
+    return run()
+
+
+def _insert_sql(guarded: bool) -> str:
+    source = "FROM ok " if guarded else ""
+    # Only our own constant text is joined here; every value is a parameter.
+    return (
+        ("WITH ok AS (" + _GUARD + "), " if guarded else "WITH ")  # noqa: S608
+        + "r AS (INSERT INTO surveys_response (questionnaire_id, respondent_id, device, "
         "answers, submitted_at, idem_scope, idem_key, idem_hash) "
-        "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s) RETURNING id), "
+        "SELECT %s, %s, %s, %s::jsonb, %s, %s, %s, %s " + source + "RETURNING id), "
         "a AS (INSERT INTO surveys_answer (response_id, question_id, text) "
         "SELECT r.id, v.q, v.t FROM r, unnest(%s::bigint[], %s::text[]) AS v(q, t)), "
+        # The tallies only with the response (a refused guard stores neither); in the keys'
+        # order, so concurrent writers lock the tally rows in one order.
         "t AS (INSERT INTO surveys_tally (questionnaire_id, question_id, key, shard, n) "
         "SELECT %s, v.q, v.k, %s, 1 "
-        "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS v(q, k, i) ORDER BY v.i "
+        "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS v(q, k, i) "
+        "WHERE EXISTS (SELECT 1 FROM r) ORDER BY v.i "
         "ON CONFLICT (questionnaire_id, question_id, key, shard) "
         "DO UPDATE SET n = surveys_tally.n + EXCLUDED.n) "
         "SELECT id FROM r"
     )
 
-    def run() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        response.pk = response.id = int(row[0])
 
-    if connection.in_atomic_block:
-        # Inside a caller's transaction a failed statement must not abort it: a savepoint.
-        with transaction.atomic():
-            run()
-    else:
-        run()
+_INSERT = _insert_sql(guarded=False)
+_INSERT_GUARDED = _insert_sql(guarded=True)
 
 
 def _existing(q: Questionnaire, scope: str, key: str) -> Response | None:
@@ -1035,42 +1162,25 @@ def submit(
     structure = structure_of(q)
     cleaned = check_answers(structure, answers, final=True)
     scope = f"user:{signed_in.pk}" if signed_in is not None else "anonymous"
-    key = idempotency_key.strip()[:128]
-    digest = hashlib.sha256(repr(sorted(cleaned.items())).encode()).hexdigest() if key else ""
-    if signed_in is None and network:
-        check_network_budget(q, network)
-    texts = [
-        (question, cleaned[question.key])
-        for question in structure.all_questions()
-        if question.kind == Kind.TEXT and question.key in cleaned
-    ]
-    response = Response(
-        questionnaire=q,
-        respondent=signed_in,
+    row = _row(
+        q.pk,
+        structure,
+        cleaned,
+        respondent_id=signed_in.pk if signed_in is not None else None,
         device="" if signed_in is not None else device,
-        answers=cleaned,
-        submitted_at=now or timezone.now(),
-        idem_scope=scope if key else "",
-        idem_key=key,
-        idem_hash=digest,
+        scope=scope,
+        idempotency_key=idempotency_key,
+        now=now or timezone.now(),
     )
-    keys = tally_keys(structure, cleaned)
-    shard = random.randrange(TALLY_SHARDS)
+    budget = reserve_network_budget(q.pk, network) if signed_in is None and network else ""
     try:
-        if connection.vendor == "postgresql":
-            _insert_in_one_statement(response, texts, keys, shard)
-        else:
-            with transaction.atomic():
-                response.save(force_insert=True)
-                if texts:
-                    Answer.objects.bulk_create(
-                        [Answer(response=response, question=qu, text=t) for qu, t in texts]
-                    )
-                bump_tallies(q, keys, shard)
+        pk = insert_response(row)
     except IntegrityError:
-        earlier = _existing(q, scope, key)
+        if budget:
+            release_network_budget(budget)
+        earlier = _existing(q, scope, row.idem_key)
         if earlier is not None:
-            if earlier.idem_hash != digest:
+            if earlier.idem_hash != row.idem_hash:
                 raise Conflict(
                     _("该 Idempotency-Key 已用于另一份不同的答卷。"),
                     code="idempotency_conflict",
@@ -1083,9 +1193,122 @@ def submit(
             else _("这台设备已经提交过这份问卷。"),
             code="already_responded",
         ) from None
-    if signed_in is None and network:
-        spend_network_budget(q, network)
+    except BaseException:
+        if budget:
+            release_network_budget(budget)
+        raise
+    response = Response(
+        pk=pk,
+        questionnaire=q,
+        respondent=signed_in,
+        device=row.device,
+        answers=cleaned,
+        submitted_at=row.submitted_at,
+        idem_scope=row.idem_scope,
+        idem_key=row.idem_key,
+        idem_hash=row.idem_hash,
+    )
     return Submitted(response, replayed=False)
+
+
+# --- the anonymous response's fast path -------------------------------------------------------------
+@dataclass(frozen=True)
+class Answerable:
+    """A published questionnaire open to anyone, as answering it anonymously needs it.
+
+    Kept per process (``answerable``): a published structure never changes, and whatever may
+    change on the row (state, window) is checked again by the statement that stores the
+    response (``insert_response``'s guard), so a stale copy never takes a response that the
+    questionnaire would refuse.
+    """
+
+    pk: int
+    published_at: datetime
+    structure: Structure
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: int
+    submitted_at: datetime
+
+
+# questionnaire id → (monotonic time read, what was read): None (not answerable anonymously)
+# is kept briefly, so a draft or a closed questionnaire's traffic costs no query per request
+# but a questionnaire published meanwhile is found soon.
+_ANSWERABLE: dict[int, tuple[float, Answerable | None]] = {}
+_NOT_ANSWERABLE_FOR = 5.0
+
+
+def answerable(pk: int) -> Answerable | None:
+    """The kept copy of questionnaire ``pk`` if it is published, open to anyone and not
+    (as far as its row said when read) outside its window; else None."""
+    found = _ANSWERABLE.get(pk)
+    clock = time.monotonic()
+    if found is not None and (found[1] is not None or clock - found[0] < _NOT_ANSWERABLE_FOR):
+        return found[1]
+    q = Questionnaire.objects.filter(pk=pk).first()
+    copy = None
+    if (
+        q is not None
+        and q.state == State.PUBLISHED
+        and q.audience == Audience.ANYONE
+        and q.published_at is not None
+    ):
+        copy = Answerable(q.pk, q.published_at, structure_of(q))
+    if len(_ANSWERABLE) > 500:
+        _ANSWERABLE.clear()
+    _ANSWERABLE[pk] = (clock, copy)
+    return copy
+
+
+def forget_answerable(pk: int) -> None:
+    _ANSWERABLE.pop(pk, None)
+
+
+def submit_anonymous(
+    a: Answerable,
+    answers: Mapping[str, Any],
+    *,
+    device: str,
+    network: str,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> Accepted | None:
+    """``submit`` for the ordinary anonymous response, on a kept copy of the questionnaire.
+
+    Returns the stored response, or None when the ordinary case does not hold — the
+    questionnaire changed (closed, window moved, republished), or the database refused the
+    response (a second one from the device, a reused Idempotency-Key) — after giving back the
+    budget: nothing was stored, and ``submit`` must give the answer (409, a replay …). Raises
+    what ``submit`` raises for invalid answers (422) and a spent budget (429).
+    """
+    cleaned = check_answers(a.structure, answers, final=True)
+    row = _row(
+        a.pk,
+        a.structure,
+        cleaned,
+        respondent_id=None,
+        device=device,
+        scope="anonymous",
+        idempotency_key=idempotency_key,
+        now=now or timezone.now(),
+    )
+    budget = reserve_network_budget(a.pk, network) if network else ""
+    try:
+        pk = insert_response(row, guard=a.published_at)
+    except IntegrityError:
+        pk = None
+    except BaseException:
+        if budget:
+            release_network_budget(budget)
+        raise
+    if pk is None:
+        if budget:
+            release_network_budget(budget)
+        forget_answerable(a.pk)
+        return None
+    return Accepted(pk, row.submitted_at)
 
 
 # --- save and continue -----------------------------------------------------------------------------
