@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -47,6 +47,7 @@ from appeals.models import (
     CallbackChannel,
     Channel,
     Dispatch,
+    IdempotencyKey,
     Rating,
     Reply,
     Review,
@@ -55,6 +56,7 @@ from appeals.models import (
     State,
 )
 from audit.services import record
+from minsheng import rows
 from minsheng.errors import Conflict, Forbidden, ServiceError
 from org.calendar import CALENDAR_TZ
 from org.models import Category, Grid, RoleAssignment, Unit
@@ -520,51 +522,89 @@ def do_submit(
     *,
     now: dt.datetime | None = None,
     request: HttpRequest | None = None,
+    idempotency: IdempotencyRow | None = None,
 ) -> tuple[Appeal, str]:
     """Take an appeal in (受理). Returns the appeal and its tracking secret (shown once).
 
     ``actor`` is the signed-in citizen, the agent entering it for a caller, or None (anonymous).
-    Call inside a transaction when the caller writes more (the idempotency key) with it.
+    ``idempotency``: the submission's ``Idempotency-Key`` row, written with the appeal; a key
+    already stored raises ``IntegrityError`` and nothing is written.
+
+    The appeal, its timeline event, the key, the search index entry, the after-intake task
+    message and the audit entry are written with plain SQL (minsheng/rows.py) as the ORM would
+    write them; on PostgreSQL all but the audit entry go in one round trip with the audit chain's
+    lock, the entry in a second.
     """
     sub = check_submission(submission)
     now = _now(now)
     secret = new_secret()
     is_citizen = actor is not None and getattr(actor, "kind", None) == Role.CITIZEN.value
+    intake_unit = _intake_unit_for(None if is_citizen else actor)
+    values: dict[str, Any] = {
+        "secret_hash": secret_hash(secret),
+        "title": sub.title,
+        "text": sub.text,
+        "category_id": sub.category.pk if sub.category is not None else None,
+        "petition": sub.petition
+        or bool(sub.category and clock.rule_for_category(sub.category).petition),
+        "address": sub.address,
+        "lat": sub.lat,
+        "lng": sub.lng,
+        "channel": sub.channel,
+        "grid_id": sub.grid.pk if sub.grid is not None else None,
+        "citizen_id": actor.pk if is_citizen else None,
+        "taken_by_id": actor.pk if actor is not None and not is_citizen else None,
+        "contact_name": sub.contact_name,
+        "contact_phone": sub.contact_phone,
+        "contact_phone_hash": blind_index(sub.contact_phone, "phone") if sub.contact_phone else "",
+        "intake_unit_id": intake_unit.pk if intake_unit is not None else None,
+        "state": State.RECEIVED.value,
+        "created": now,
+    }
+    year = now.astimezone(CALENDAR_TZ).year
+    batch = rows.Batch()
     with transaction.atomic():
-        appeal = Appeal(
-            code=f"tmp-{uuid.uuid4().hex[:28]}",  # fits the column until the id is known
-            secret_hash=secret_hash(secret),
-            title=sub.title,
-            text=sub.text,
-            category=sub.category,
-            petition=sub.petition
-            or bool(sub.category and clock.rule_for_category(sub.category).petition),
-            address=sub.address,
-            lat=sub.lat,
-            lng=sub.lng,
-            channel=sub.channel,
-            grid=sub.grid,
-            citizen=actor if is_citizen else None,
-            taken_by=actor if actor is not None and not is_citizen else None,
-            contact_name=sub.contact_name,
-            contact_phone=sub.contact_phone,
-            intake_unit=_intake_unit_for(None if is_citizen else actor),
-            state=State.RECEIVED,
-            created=now,
+        pk = _insert_appeal(values, year, batch)
+        appeal: Appeal = rows.instance(Appeal, values, pk)
+        appeal.category = sub.category
+        appeal.grid = sub.grid
+        appeal.intake_unit = intake_unit
+        if is_citizen:
+            appeal.citizen = actor
+        elif actor is not None:
+            appeal.taken_by = actor
+        batch.add(
+            *rows.insert(
+                AppealEvent,
+                {
+                    "appeal_id": pk,
+                    "action": "submit",
+                    "to_state": State.RECEIVED.value,
+                    "actor_id": getattr(actor, "pk", None),
+                    "unit_id": values["intake_unit_id"],
+                    "data": {"channel": appeal.channel},
+                    "at": now,
+                },
+            )
         )
-        appeal.save()
-        # The public code numbers appeals by id, so it needs no counter row to contend for.
-        appeal.code = f"MS-{now.astimezone(CALENDAR_TZ).year}-{appeal.pk:06d}"
-        Appeal.objects.filter(pk=appeal.pk).update(code=appeal.code)
-        AppealEvent.objects.create(
-            appeal=appeal,
-            action="submit",
-            to_state=State.RECEIVED,
-            actor=actor if getattr(actor, "pk", None) else None,
-            unit=appeal.intake_unit,
-            data={"channel": appeal.channel},
-            at=now,
-        )
+        if idempotency is not None:
+            batch.add(
+                *rows.insert(
+                    IdempotencyKey,
+                    {
+                        "scope": idempotency.scope,
+                        "key": idempotency.key,
+                        "request_hash": idempotency.request_hash,
+                        "actor_id": getattr(actor, "pk", None),
+                        "appeal_id": pk,
+                        "secret": secret,
+                        "created": now,
+                    },
+                )
+            )
+        _index_for_search(appeal, batch)
+        _after_intake(appeal.pk, batch)
+        # Last: the statements above go with the chain's lock in one round trip.
         record(
             actor,
             "appeals.submit",
@@ -577,19 +617,84 @@ def do_submit(
                 "contact_phone": appeal.contact_phone,
             },
             request=request,
+            batch=batch,
         )
-        _after_intake(appeal.pk)
     return appeal, secret
 
 
-def _after_intake(appeal_id: int) -> None:
+@dataclass(frozen=True)
+class IdempotencyRow:
+    scope: str
+    key: str
+    request_hash: str
+
+
+def _public_code(year: int, pk: int) -> str:
+    # The public code numbers appeals by id, so it needs no counter row to contend for.
+    return f"MS-{year}-{pk:06d}"
+
+
+_appeal_sequence: str | None = None
+
+
+def _insert_appeal(values: dict[str, Any], year: int, batch: rows.Batch) -> int:
+    """Insert the appeal (PostgreSQL: queued in ``batch`` with its id taken from the sequence
+    first, so the code is right from the start); returns its id and sets ``values``' id and code."""
+    global _appeal_sequence
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if _appeal_sequence is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Appeal._meta.db_table])
+                _appeal_sequence = str(cursor.fetchone()[0])
+            cursor.execute("SELECT nextval(%s)", [_appeal_sequence])
+            pk = int(cursor.fetchone()[0])
+        values["id"] = pk
+        values["code"] = _public_code(year, pk)
+        batch.add(*rows.insert(Appeal, values))
+        return pk
+    # SQLite: the id comes from the insert; the write lock is held, so the update is cheap.
+    values["code"] = f"tmp-{uuid.uuid4().hex[:28]}"  # fits the column until the id is known
+    with connection.cursor() as cursor:
+        cursor.execute(*rows.insert(Appeal, values, returning="id"))
+        pk = int(cursor.fetchone()[0])
+        values["id"] = pk
+        values["code"] = _public_code(year, pk)
+        table = connection.ops.quote_name(Appeal._meta.db_table)
+        cursor.execute(f"UPDATE {table} SET code = %s WHERE id = %s", [values["code"], pk])  # noqa: S608
+    return pk
+
+
+def _index_for_search(appeal: Appeal, batch: rows.Batch) -> None:
+    """The appeal's search index entry, which ``search.signals`` writes on ``save()``.
+
+    PostgreSQL: the same upsert as ``search.index`` writes, queued in ``batch`` (no round trip of
+    its own, no savepoint). SQLite: ``search.index.index_appeals`` itself.
+    """
+    from search.index import index_appeals, render
+
+    if connection.vendor != "postgresql":
+        batch.run()  # the appeal row first, as the index's foreign key expects
+        index_appeals([appeal])
+        return
+    batch.add(
+        "INSERT INTO search_appealindex (appeal_id, indexed_at, document) "
+        "VALUES (%s, %s, %s::tsvector) ON CONFLICT (appeal_id) DO UPDATE "
+        "SET indexed_at = EXCLUDED.indexed_at, document = EXCLUDED.document",
+        [appeal.pk, timezone.now(), render(appeal.title, appeal.text, "postgresql")],
+    )
+
+
+def _after_intake(appeal_id: int, batch: rows.Batch | None = None) -> None:
     """Once the intake has committed: the citizen's receipt, and the look for an open appeal
     about the same problem (appeals.duplicates) and for a concluded matter of the same citizen
     that it repeats (appeals.repeats) — one task message, written with the appeal."""
     from appeals import tasks
-    from minsheng.outbox import delay_on_commit
+    from minsheng.outbox import delay_on_commit, stage_on_commit
 
-    delay_on_commit(tasks.after_intake, appeal_id)
+    if batch is None:
+        delay_on_commit(tasks.after_intake, appeal_id)
+    else:
+        stage_on_commit(batch, tasks.after_intake, appeal_id)
 
 
 # --- the loop ----------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ if and only if the change it describes committed.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -18,6 +19,8 @@ from django.utils import timezone
 
 from audit import chain
 from audit.models import ACCESS_ACTION, GENESIS_HASH, AccessLogEntry, AuditEntry
+from minsheng import rows
+from minsheng.rows import Batch
 
 ENCRYPTED = "[encrypted]"
 # Keys that hold personal data whatever model they come from; vault fields are found by type.
@@ -45,14 +48,21 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _encrypted_field_names(obj: Any) -> set[str]:
+def _encrypted_field_names(obj: Any) -> frozenset[str]:
+    if not isinstance(obj, models.Model):
+        return frozenset()
+    return _encrypted_fields_of(type(obj))
+
+
+@functools.cache
+def _encrypted_fields_of(model: type[models.Model]) -> frozenset[str]:
+    # Per model class, not per entry: the fields of a model do not change while it runs.
     from vault.fields import EncryptedCharField
 
-    if not isinstance(obj, models.Model):
-        return set()
-    return {f.name for f in obj._meta.get_fields() if isinstance(f, EncryptedCharField)} | {
-        f.attname for f in obj._meta.concrete_fields if isinstance(f, EncryptedCharField)
-    }
+    return frozenset(
+        {f.name for f in model._meta.get_fields() if isinstance(f, EncryptedCharField)}
+        | {f.attname for f in model._meta.concrete_fields if isinstance(f, EncryptedCharField)}
+    )
 
 
 def redact(
@@ -136,12 +146,13 @@ def _lock_chain() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # One round trip: the lock, then SET LOCAL synchronous_commit TO OFF.
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'off', true)",
-                [_PG_LOCK_ID],
-            )
-        if not any(hook[1] is _flush_wal for hook in connection.run_on_commit):
-            transaction.on_commit(_flush_wal)
+            cursor.execute(_LOCK_SQL, [_PG_LOCK_ID])
+        _after_lock()
+
+
+def _after_lock() -> None:
+    if not any(hook[1] is _flush_wal for hook in connection.run_on_commit):
+        transaction.on_commit(_flush_wal)
 
 
 def _flush_wal() -> None:
@@ -155,13 +166,40 @@ def _flush_wal() -> None:
         cursor.execute("SELECT pg_logical_emit_message(true, 'minsheng.audit', '')")
 
 
+_HEAD_SQL = "SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1"
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'off', true)"
+
+
 def _head_for_append() -> tuple[int, str]:
     """(next seq, previous hash), read under the chain lock; plain SQL, it runs on every append."""
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+        cursor.execute(_HEAD_SQL.format(table=table))
         row = cursor.fetchone()
+    return _next(row)
+
+
+def _next(row: Sequence[Any] | None) -> tuple[int, str]:
     return (int(row[0]) + 1, str(row[1])) if row else (1, GENESIS_HASH)
+
+
+def _lock_and_head(batch: Batch | None) -> tuple[int, str]:
+    """Take the chain lock and read the head: on PostgreSQL in one round trip, together with
+    whatever the caller queued in ``batch`` (run first, before the lock is taken, so the lock is
+    held for as short a time as possible). Each statement of the string reads with its own
+    snapshot, so the head is read after the lock is granted and sees the previous holder's entry.
+    """
+    if connection.vendor != "postgresql":
+        if batch is not None:
+            batch.run()
+        _lock_chain()
+        return _head_for_append()
+    batch = batch if batch is not None else Batch()
+    batch.add(_LOCK_SQL, [_PG_LOCK_ID])
+    at = batch.add(_HEAD_SQL.format(table=connection.ops.quote_name(AuditEntry._meta.db_table)))
+    results = batch.run()
+    _after_lock()
+    return _next(results[at][0] if results[at] else None)
 
 
 def _object_fields(obj: Any) -> tuple[str, str, str]:
@@ -185,6 +223,7 @@ def _append(
     after: dict[str, Any] | None,
     reason: str,
     request: HttpRequest | None,
+    batch: Batch | None = None,
 ) -> AuditEntry:
     if not action or len(action) > 80 or " " in action:
         raise ValueError(f"audit action {action!r} must be a dotted name up to 80 characters")
@@ -196,30 +235,33 @@ def _append(
         actor = None
     object_type, object_id, object_repr = _object_fields(obj)
     hidden = _encrypted_field_names(obj)
+    values: dict[str, Any] = {
+        "created_at": timezone.now(),
+        "actor_id": getattr(actor, "pk", None),
+        "actor_label": actor_label(actor)[:150],
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr,
+        "before": redact(before, hidden),
+        "after": redact(after, hidden),
+        "reason": reason or "",
+        "ip": _client_ip(request),
+        "request_id": _request_id(request),
+    }
     # No savepoint inside the caller's transaction (two round trips fewer on every audited
     # change): if the append fails, the caller's whole transaction is marked for rollback, so a
     # change can never commit without its entry even when the caller catches the error.
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        seq, prev_hash = _head_for_append()
-        entry = model(
-            seq=seq,
-            created_at=timezone.now(),
-            actor=actor,
-            actor_label=actor_label(actor)[:150],
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            object_repr=object_repr,
-            before=redact(before, hidden),
-            after=redact(after, hidden),
-            reason=reason or "",
-            ip=_client_ip(request),
-            request_id=_request_id(request),
-            prev_hash=prev_hash,
-        )
-        entry.hash = chain.entry_hash(chain.fields_of(entry))
-        entry.save(force_insert=True)
+        values["seq"], values["prev_hash"] = _lock_and_head(batch)
+        values["hash"] = chain.entry_hash(values)
+        sql, params = rows.insert(model, values, returning="id")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            pk = cursor.fetchone()[0]
+    entry: AuditEntry = rows.instance(model, values, pk)
+    if actor is not None:
+        entry.actor = actor
     return entry
 
 
@@ -232,13 +274,16 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str = "",
     request: HttpRequest | None = None,
+    batch: Batch | None = None,
 ) -> AuditEntry:
     """Append one entry describing a state change. Call it inside the change's transaction.
 
     ``before``/``after`` should hold only the changed fields (see ``diff``); personal-data fields
     are stored as ``[encrypted]``. ``actor`` None means the system (or the request's user).
+    ``batch``: the caller's own statements of the change, not yet run; they are sent with the
+    chain lock (one round trip on PostgreSQL) and run before it.
     """
-    return _append(AuditEntry, actor, action, obj, before, after, reason, request)
+    return _append(AuditEntry, actor, action, obj, before, after, reason, request, batch)
 
 
 def record_access(

@@ -35,6 +35,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from minsheng import rows
+from minsheng.rows import Batch
+
 log = logging.getLogger("minsheng.outbox")
 
 # After a failed publish this process sends straight to the outbox for this long (seconds).
@@ -68,6 +71,38 @@ def _mark_down(exc: BaseException) -> None:
         )
 
 
+def _store_sql(
+    name: str,
+    task_id: str,
+    args: Any,
+    kwargs: Any,
+    options: dict[str, Any],
+    err: str,
+    *,
+    leased: bool = False,
+) -> tuple[str, list[Any]]:
+    from minsheng.models import OutboxMessage
+
+    global _stored_here
+    now = timezone.now()
+    if not leased:
+        _stored_here = True
+    return rows.insert(
+        OutboxMessage,
+        {
+            "task_id": task_id,
+            "name": name,
+            "args": list(args or ()),
+            "kwargs": dict(kwargs or {}),
+            "options": options,
+            "last_error": err,
+            "created_at": now,
+            "next_try_at": now + LEASE if leased else now,
+        },
+        now=now,
+    )
+
+
 def _store(
     name: str,
     task_id: str,
@@ -77,23 +112,17 @@ def _store(
     err: str,
     *,
     leased: bool = False,
-) -> Any:
+) -> None:
+    sql, params = _store_sql(name, task_id, args, kwargs, options, err, leased=leased)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _delete_sql() -> str:
     from minsheng.models import OutboxMessage
 
-    global _stored_here
-    now = timezone.now()
-    if not leased:
-        _stored_here = True
-    return OutboxMessage.objects.create(
-        task_id=task_id,
-        name=name,
-        args=list(args or ()),
-        kwargs=dict(kwargs or {}),
-        options=options,
-        last_error=err,
-        created_at=now,
-        next_try_at=now + LEASE if leased else now,
-    )
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    return f"DELETE FROM {table} WHERE task_id = %s"  # noqa: S608  (our table name)
 
 
 def _in_transaction() -> bool:
@@ -117,7 +146,7 @@ class OutboxTask(Task):  # type: ignore[misc]
     """A Celery task whose messages are never lost to an unreachable broker."""
 
     def _publish_stored(
-        self, pk: int, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]
+        self, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]
     ) -> None:
         """Publish a message stored in a transaction that has now committed, then drop its row.
 
@@ -132,14 +161,24 @@ class OutboxTask(Task):  # type: ignore[misc]
             except Exception as exc:
                 _mark_down(exc)
             else:
-                OutboxMessage.objects.filter(pk=pk).delete()
+                # Plain SQL: the ORM's delete() gathers related rows first, and there are none.
+                with connection.cursor() as cursor:
+                    cursor.execute(_delete_sql(), [task_id])
                 return
         # Due at once: relayers wait out the broker's cooldown themselves, and this process
         # relays its backlog as soon as one of its publishes succeeds again.
         _stored_here = True
-        OutboxMessage.objects.filter(pk=pk).update(
+        OutboxMessage.objects.filter(task_id=task_id).update(
             next_try_at=timezone.now(), last_error="broker unreachable"
         )
+
+    def _publish_after_commit(
+        self, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]
+    ) -> None:
+        publish = partial(self._publish_stored, args, kwargs, task_id, options)
+        # robust: the change has committed; a publish that fails here (the database cut off
+        # after the commit) is logged and left to the periodic relay, not raised to the client.
+        transaction.on_commit(publish, robust=True)
 
     def _publish(self, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]) -> Any:
         return super().apply_async(
@@ -158,11 +197,8 @@ class OutboxTask(Task):  # type: ignore[misc]
             # The row is leased to this process from the start, so no relayer takes it while
             # the commit is under way; after the commit the message is published from memory
             # and the row deleted: one INSERT and one DELETE per task on the intake path.
-            row = _store(self.name, task_id, args, kwargs, options, "", leased=True)
-            publish = partial(self._publish_stored, row.pk, args, kwargs, task_id, options)
-            # robust: the change has committed; a publish that fails here (the database cut off
-            # after the commit) is logged and left to the periodic relay, not raised to the client.
-            transaction.on_commit(publish, robust=True)
+            _store(self.name, task_id, args, kwargs, options, "", leased=True)
+            self._publish_after_commit(args, kwargs, task_id, options)
             return self.AsyncResult(task_id)
         if not _broker_down():
             try:
@@ -188,6 +224,23 @@ def delay_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
         transaction.on_commit(partial(task.delay, *args, **kwargs))
         return
     task.delay(*args, **kwargs)
+
+
+def stage_on_commit(batch: Batch, task: Any, *args: Any) -> None:
+    """``delay_on_commit(task, *args)`` with the outbox row's INSERT queued in ``batch``, which
+    the caller runs in the same transaction (one round trip with its other statements)."""
+    options: dict[str, Any] = {}
+    if (
+        task.app.conf.task_always_eager
+        or not isinstance(task, OutboxTask)
+        or not _in_transaction()
+        or not _storable(args, {}, options)
+    ):
+        delay_on_commit(task, *args)
+        return
+    task_id = uuid()
+    batch.add(*_store_sql(task.name, task_id, args, {}, options, "", leased=True))
+    task._publish_after_commit(args, {}, task_id, options)
 
 
 def _claim(pk: int) -> bool:
