@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +31,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.services import _hit, _window_counter, client_ip
+from accounts.services import client_ip
 from appeals import photos, review, services
 from appeals.forms_portal import (
     AgentAppealForm,
@@ -52,6 +51,7 @@ from appeals.models import (
     ReviewOutcome,
     State,
 )
+from minsheng.counters import hit_counters, peek, window_key
 from minsheng.errors import RateLimited, ServiceError
 from org.calendar import CALENDAR_TZ
 from org.roles import Role, role_required
@@ -147,8 +147,8 @@ def _moment(value: dt.datetime) -> str:
 
 # --- rate limits ----------------------------------------------------------------------------------
 def _submit_limit(request: HttpRequest) -> RateLimited | None:
-    key, remaining = _window_counter("appeal-submit-ip", client_ip(request), HOUR)
-    if int(cache.get(key, 0)) >= SUBMITS_PER_IP_PER_HOUR:
+    key, remaining = window_key("appeal-submit-ip", client_ip(request), HOUR)
+    if peek(key) >= SUBMITS_PER_IP_PER_HOUR:
         return RateLimited(
             _("您的网络在一小时内提交的诉求太多，请 %(m)d 分钟后再试，急事请拨打 12345。")
             % {"m": max(1, remaining // 60)},
@@ -167,16 +167,16 @@ def _submit_limit(request: HttpRequest) -> RateLimited | None:
 
 
 def _spend_submit(request: HttpRequest) -> None:
-    key, _remaining = _window_counter("appeal-submit-ip", client_ip(request), HOUR)
-    _hit(key, HOUR)
+    key, _remaining = window_key("appeal-submit-ip", client_ip(request), HOUR)
+    hit_counters([key], HOUR + 5)
     now = time.time()
     recent = [t for t in request.session.get(SESSION_SUBMITS_KEY, []) if now - t < HOUR]
     request.session[SESSION_SUBMITS_KEY] = [*recent, now]
 
 
 def _lookup_limit(request: HttpRequest) -> RateLimited | None:
-    key, remaining = _window_counter("appeal-lookup-ip", client_ip(request), HOUR)
-    if int(cache.get(key, 0)) >= LOOKUP_FAILURES_PER_IP_PER_HOUR:
+    key, remaining = window_key("appeal-lookup-ip", client_ip(request), HOUR)
+    if peek(key) >= LOOKUP_FAILURES_PER_IP_PER_HOUR:
         return RateLimited(
             _("查询失败次数太多，请 %(m)d 分钟后再试，或拨打 12345 查询。")
             % {"m": max(1, remaining // 60)},
@@ -373,8 +373,8 @@ def track(request: HttpRequest) -> HttpResponse:
         form.add_error("secret", _("请输入查询码"))
         return render(request, template, context, status=400)
     if appeal is None or not services.secret_matches(appeal, secret):
-        key, _remaining = _window_counter("appeal-lookup-ip", client_ip(request), HOUR)
-        _hit(key, HOUR)
+        key, _remaining = window_key("appeal-lookup-ip", client_ip(request), HOUR)
+        hit_counters([key], HOUR + 5)
         form.add_error(None, _("编号或查询码不正确，请核对后再试。"))
         return render(request, template, context, status=404)
     _remember(request, appeal.code, secret)

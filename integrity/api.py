@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema
 
 from accounts.api_auth import session_auth, token_auth
-from integrity import services
+from integrity import limits, services
 from integrity.models import CONTENT_LIMIT, Kind, Report
 from minsheng.errors import NotFound
 
@@ -177,12 +177,17 @@ def submit(request: HttpRequest, payload: ReportIn) -> tuple[int, dict[str, Any]
     "/track",
     auth=anyone,
     url_name="integrity_track",
-    response={200: StatusOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: StatusOut, 400: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="凭受理编号和查询密码查看进展",
     openapi_extra=OPTIONAL_AUTH,
 )
 def track(request: HttpRequest, payload: TrackIn) -> dict[str, Any]:
-    return _status(services.track(payload.code, payload.secret))
+    limits.check_tracking_budget(request)
+    try:
+        return _status(services.track(payload.code, payload.secret))
+    except NotFound:
+        limits.spend_tracking_budget(request)
+        raise
 
 
 @router.get(

@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from integrity import services
+from integrity import limits, services
 from integrity.forms import ReportForm, StepForm, TrackForm, UnsealForm
 from integrity.models import Report
-from minsheng.errors import NotFound, ServiceError
+from minsheng.errors import NotFound, RateLimited, ServiceError
 
 
 def _inspector_only(request: HttpRequest) -> None:
@@ -70,14 +70,24 @@ def report(request: HttpRequest) -> HttpResponse:
 def track(request: HttpRequest) -> HttpResponse:
     form = TrackForm(request.POST or None)
     found = None
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         try:
+            limits.check_tracking_budget(request)
             found = services.track(form.cleaned_data["code"], form.cleaned_data["secret"])
+        except RateLimited as exc:
+            form.add_error(None, str(exc.message))
+            status, retry_after = exc.status, exc.retry_after
         except NotFound as exc:
+            limits.spend_tracking_budget(request)
             form.add_error(None, str(exc.message))
             status = 404
-    return render(request, "integrity/track.html", {"form": form, "found": found}, status=status)
+    response = render(
+        request, "integrity/track.html", {"form": form, "found": found}, status=status
+    )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 # --- inspectors ----------------------------------------------------------------------------------

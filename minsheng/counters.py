@@ -9,6 +9,8 @@ from memory) or when the cache is not Redis at all.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -66,3 +68,18 @@ def hit_counters(keys: list[str], ttl: int) -> list[int]:
             cache.set(key, 1, timeout=ttl)
             values.append(1)
     return values
+
+
+def window_key(name: str, subject: str, seconds: int) -> tuple[str, int]:
+    """The key of ``name``'s counter for ``subject`` in the fixed window of ``seconds`` holding
+    now, and the seconds until that window ends. The subject (an address, a phone) is hashed:
+    no personal data in the cache's keys."""
+    now = int(time.time())
+    bucket = now // seconds
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:24]
+    return f"counters:{name}:{digest}:{bucket}", (bucket + 1) * seconds - now
+
+
+def peek(key: str) -> int:
+    """A counter's current value without bumping it (0 when it does not exist)."""
+    return int(cache.get(key) or 0)

@@ -1,6 +1,7 @@
 """Rate limits answer 429 with Retry-After over HTTP: appeal intake through the API and votes.
 
-The other limits have their HTTP tests beside their code (docs/security.md lists them all):
+The appeals tracking page refuses an address after too many wrong secrets. The other limits
+have their HTTP tests beside their code (docs/security.md lists them all):
 staff sign-in per address (accounts/tests/test_staff_login.py), sign-in codes per phone and
 address (accounts/tests/test_citizen_otp.py), the web intake form per browser and per address
 (appeals/tests/test_portal_pages.py).
@@ -83,3 +84,25 @@ def test_votes_from_one_address_beyond_the_limit_get_429_with_retry_after(
     assert refused.status_code == 429, refused.content
     assert 0 < int(refused["Retry-After"]) <= 60
     assert refused.json()["code"] == "rate_limited"
+
+
+def test_guessing_an_appeals_tracking_secret_on_the_page_gets_429_after_the_budget(
+    category_tree: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from appeals import views_portal
+
+    monkeypatch.setattr(views_portal, "LOOKUP_FAILURES_PER_IP_PER_HOUR", 3)
+    created = post_json(Client(), "/api/appeals/", APPEAL).json()
+    guesser = Client(REMOTE_ADDR="203.0.113.30")
+    for n in range(3):
+        wrong = guesser.post("/appeals/track/", {"code": created["code"], "secret": f"X{n:07d}"})
+        assert wrong.status_code == 404
+    refused = guesser.post(
+        "/appeals/track/", {"code": created["code"], "secret": created["secret"]}
+    )
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    # The owner at another address still gets in.
+    owner = Client(REMOTE_ADDR="198.51.100.31")
+    found = owner.post("/appeals/track/", {"code": created["code"], "secret": created["secret"]})
+    assert found.status_code == 302
