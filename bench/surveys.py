@@ -17,7 +17,10 @@ anonymous responses to ``/api/surveys/{id}/responses`` back to back, each with i
 proxy, so the per-network limit does not trip). Every 50th response is sent a second time with
 the same key and body, as a client that lost the answer would; that retry must get the 200
 replay with the same id. Throughput counts the 201s completed in the ``--duration`` window after
-``--warmup``; latency is per request in the client. The baseline in the same run is one client.
+``--warmup``; latency is per request in the client. Baselines in the same run: one client, and
+(unless ``--no-full-stack``) the same ``--clients`` load once more with the servers restarted
+with ``MINSHENG_FAST_SURVEYS=0``, so every response goes through Django's full stack
+(``minsheng/fastpath_surveys.py`` is what the first runs measure).
 
 Afterwards the database is read with plain SQL: every acknowledged key must be present exactly
 once, with the id the server acknowledged; no response without an acknowledgement belongs to the
@@ -574,7 +577,26 @@ def run_database(db: str, args: argparse.Namespace) -> dict[str, Any]:
             f"{main.web_cpu_ms:.1f} ms, database {main.db_cpu_ms:.1f} ms",
             file=sys.stderr,
         )
-        check = verify(dep, survey, structure, base_out + main_out, run_ids)
+        full_out: list[Outcome] = []
+        if args.full_stack:
+            # The same load through Django's full stack (the fast path switched off, servers
+            # restarted): the comparison in the same run, on the same machine and database.
+            dep.stop()
+            dep.env["MINSHENG_FAST_SURVEYS"] = "0"
+            dep.start()
+            run_ids.append(f"{run_id}f")
+            full, full_out = load_run(
+                dep, survey, structure, args.clients, args.duration, args.warmup, f"{run_id}f"
+            )
+            del dep.env["MINSHENG_FAST_SURVEYS"]
+            print(
+                f"[{db}] {args.clients} clients, full stack: {full.per_s:.0f}/s p50 "
+                f"{full.p50_ms:.1f} ms p99 {full.p99_ms:.1f} ms errors {full.errors}; CPU per "
+                f"response: web {full.web_cpu_ms:.1f} ms, database {full.db_cpu_ms:.1f} ms",
+                file=sys.stderr,
+            )
+            figures["intake_full_stack"] = asdict(full)
+        check = verify(dep, survey, structure, base_out + main_out + full_out, run_ids)
         print(f"[{db}] check: {check}", file=sys.stderr)
         figures["intake_baseline"] = asdict(base)
         figures["intake"] = asdict(main)
@@ -618,16 +640,20 @@ def append_results(summary: dict[str, Any]) -> None:
         f"`bench/surveys.py {summary['argv']}`; load average at start {summary['load_start']} "
         "(the machine was shared with other work while this ran).",
         "",
-        "| database | clients | responses/s | p50 ms | p99 ms | errors | CPU ms/response web + db "
-        "| lost | duplicates | retries replayed | tallies = count |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| database | answered by | clients | responses/s | p50 ms | p99 ms | errors "
+        "| CPU ms/response web + db | lost | duplicates | retries replayed | tallies = count |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in summary["runs"]:
-        for label in ("intake_baseline", "intake"):
+        for label in ("intake_baseline", "intake", "intake_full_stack"):
+            if label not in run:
+                continue
             f = run[label]
             c = run["check"]
+            path = "full stack" if label == "intake_full_stack" else "fast path"
             lines.append(
-                f"| {run['database']} | {f['clients']} | {f['per_s']:.0f} | {f['p50_ms']:.1f} | "
+                f"| {run['database']} | {path} | {f['clients']} | {f['per_s']:.0f} | "
+                f"{f['p50_ms']:.1f} | "
                 f"{f['p99_ms']:.1f} | {sum(f['errors'].values())} | "
                 f"{f['web_cpu_ms']:.1f} + {f['db_cpu_ms']:.1f} | {c['lost']} | "
                 f"{c['duplicates']} | {f['replays'] - f['bad_replays']}/{f['replays']} | "
@@ -670,6 +696,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     parser.add_argument("--pg-database", default="minsheng_bench_surveys")
     parser.add_argument("--tiny", action="store_true", help="seconds-long run: shape, not figures")
+    parser.add_argument(
+        "--full-stack",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the load with the survey fast path off (MINSHENG_FAST_SURVEYS=0)",
+    )
     parser.add_argument("--append-results", action="store_true")
     args = parser.parse_args(argv)
     if args.tiny:
@@ -698,6 +730,10 @@ def main(argv: list[str] | None = None) -> int:
     if pg:
         summary["postgresql_responses_per_s"] = round(pg[0]["intake"]["per_s"], 1)
         summary["meets_500_per_s"] = pg[0]["intake"]["per_s"] >= TARGET_PER_S
+        if "intake_full_stack" in pg[0]:
+            summary["postgresql_full_stack_responses_per_s"] = round(
+                pg[0]["intake_full_stack"]["per_s"], 1
+            )
         if "results" in pg[0]:
             summary["postgresql_results_api_s"] = pg[0]["results"]["api_median_s"]
             summary["meets_results_2_s"] = (

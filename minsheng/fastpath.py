@@ -92,12 +92,15 @@ class _Delegate(Exception):
     """This request is not the ordinary case: let the full stack answer it."""
 
 
-def why_off() -> str | None:
-    """None when the fast path may run here; else the reason it stays off."""
-    if os.environ.get("MINSHENG_FAST_VOTES", "1").strip().lower() in OFF:
-        return "MINSHENG_FAST_VOTES is off"
+def why_off(switch: str = "MINSHENG_FAST_VOTES", *, sessions: bool = True) -> str | None:
+    """None when a fast path may run here; else the reason it stays off. ``switch`` names its
+    environment variable; ``sessions`` when it reads the session (the vote does)."""
+    if os.environ.get(switch, "1").strip().lower() in OFF:
+        return f"{switch} is off"
     if tuple(settings.MIDDLEWARE) != REVIEWED_MIDDLEWARE:
         return "settings.MIDDLEWARE differs from the list minsheng/fastpath.py was reviewed with"
+    if not sessions:
+        return None
     if settings.SESSION_ENGINE not in SESSION_ENGINES:
         return f"session engine {settings.SESSION_ENGINE} keeps no django_session rows"
     if list(settings.AUTHENTICATION_BACKENDS) != ["django.contrib.auth.backends.ModelBackend"]:
@@ -105,17 +108,58 @@ def why_off() -> str | None:
     return None
 
 
-class FastVotes:
+class FastPath:
+    """What every fast path shares: the application behind it, the headers the middleware adds
+    on the way out, the access-log line, and handing a request over untouched."""
+
+    def __init__(self, django_app: WSGIApp, *, switch: str, sessions: bool) -> None:
+        self.django = django_app
+        reason = why_off(switch, sessions=sessions)
+        self.enabled = reason is None
+        if reason is not None:
+            log.warning("%s off: %s", type(self).__name__, reason)
+        self._security = SecurityMiddleware(_unused)
+        self._frames = XFrameOptionsMiddleware(_unused)
+
+    def _delegate(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], body: bytes
+    ) -> Any:
+        if body:
+            environ["wsgi.input"] = io.BytesIO(body)
+        return self.django(environ, start_response)
+
+    def _decorate(self, request: WSGIRequest, response: HttpResponse) -> HttpResponse:
+        """The headers the middleware adds on the way out, in the same order of layers."""
+        from minsheng.middleware import SecurityHeadersMiddleware
+
+        response.headers["Content-Length"] = str(len(response.content))  # CommonMiddleware
+        response = self._frames.process_response(request, response)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        patch_vary_headers(response, ("Cookie",))
+        response = SecurityHeadersMiddleware(lambda r: response)(request)
+        return self._security.process_response(request, response)
+
+    def _send(
+        self,
+        request: WSGIRequest,
+        response: HttpResponse,
+        start_response: Callable[..., Any],
+        started: float,
+        rid: str,
+    ) -> list[bytes]:
+        """The request id and the access-log line, as RequestIdMiddleware adds them; then out."""
+        response["X-Request-Id"] = rid
+        _access_log(request, response.status_code, started, rid)
+        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+        return [response.content]
+
+
+class FastVotes(FastPath):
     """WSGI application: the vote's fast path in front of ``django_app``."""
 
     def __init__(self, django_app: WSGIApp) -> None:
-        self.django = django_app
-        reason = why_off()
-        self.enabled = reason is None
-        if reason is not None:
-            log.warning("vote fast path off: %s", reason)
-        self._security = SecurityMiddleware(_unused)
-        self._frames = XFrameOptionsMiddleware(_unused)
+        super().__init__(django_app, switch="MINSHENG_FAST_VOTES", sessions=True)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if self.enabled and environ.get("REQUEST_METHOD") == "POST":
@@ -151,13 +195,9 @@ class FastVotes:
         except BaseException:
             signals.request_finished.send(sender=self.__class__)
             raise
-        response["X-Request-Id"] = rid
-        _access_log(request, response.status_code, started, rid)
-        status = f"{response.status_code} {response.reason_phrase}"
-        headers = list(response.items())
-        start_response(status, headers)
+        content = self._send(request, response, start_response, started, rid)
         signals.request_finished.send(sender=self.__class__)
-        return [response.content]
+        return content
 
     def _ordinary(self, environ: dict[str, Any]) -> tuple[WSGIRequest, int, bytes]:
         """The request, its candidate and body, if it is the ordinary case; else _Delegate."""
@@ -195,13 +235,6 @@ class FastVotes:
             raise _Delegate(body)
         return request, candidate, body
 
-    def _delegate(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], body: bytes
-    ) -> Any:
-        if body:
-            environ["wsgi.input"] = io.BytesIO(body)
-        return self.django(environ, start_response)
-
     def _cast(self, request: WSGIRequest, user: Any, campaign_id: int, candidate: int) -> Any:
         from exemplars import services
         from minsheng import outage
@@ -231,18 +264,6 @@ class FastVotes:
             },
             201,
         )
-
-    def _decorate(self, request: WSGIRequest, response: HttpResponse) -> HttpResponse:
-        """The headers the middleware adds on the way out, in the same order of layers."""
-        from minsheng.middleware import SecurityHeadersMiddleware
-
-        response.headers["Content-Length"] = str(len(response.content))  # CommonMiddleware
-        response = self._frames.process_response(request, response)
-        patch_vary_headers(response, ("Accept-Language",))
-        response.headers.setdefault("Content-Language", translation.get_language())
-        patch_vary_headers(response, ("Cookie",))
-        response = SecurityHeadersMiddleware(lambda r: response)(request)
-        return self._security.process_response(request, response)
 
 
 def _unused(request: Any) -> HttpResponse:

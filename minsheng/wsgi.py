@@ -6,6 +6,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "minsheng.settings")
 _django = get_wsgi_application()
 
 from minsheng.fastpath import FastVotes  # noqa: E402  (after Django is set up)
+from minsheng.fastpath_surveys import FastSurveys  # noqa: E402
 
-# The exemplar vote's fast path in front of the full stack (minsheng/fastpath.py).
-application = FastVotes(_django)
+# The hot writes' fast paths in front of the full stack, each passing on what is not its own:
+# the exemplar vote (minsheng/fastpath.py), the anonymous survey response
+# (minsheng/fastpath_surveys.py).
+application = FastSurveys(FastVotes(_django))
