@@ -271,16 +271,16 @@ def count_capped(qs: AppealQuerySet, limit: int | None = None) -> tuple[int, boo
     return (found, True) if found <= limit else (limit, False)
 
 
-def _estimate_over(qs: AppealQuerySet, limit: int) -> bool | None:
-    """PostgreSQL: whether the planner expects far more than ``limit`` rows (None: no rows can
-    match, or not PostgreSQL)."""
+def _planned_count(qs: AppealQuerySet) -> int | None:
+    """PostgreSQL: the planner's estimate of the rows of ``qs`` (None: no rows can match, or
+    not PostgreSQL)."""
     if connection.vendor != "postgresql":
         return None
     try:
         sql, params = qs.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:
         return None
-    return _planned_rows(sql, params) >= ESTIMATE_MARGIN * limit
+    return _planned_rows(sql, params)
 
 
 def page_of(
@@ -297,9 +297,15 @@ def page_of(
     limit_count = COUNT_LIMIT
     total: int | None = None
     exact = True
-    over = _estimate_over(qs, limit_count)
-    ids_qs = qs.values_list("pk", flat=True)
-    if connection.vendor == "postgresql" and over is False:
+    planned = _planned_count(qs)
+    if planned is not None and planned >= ESTIMATE_MARGIN * limit_count:
+        # Far more than the cap by the planner's estimate: counting to the cap would still
+        # visit ``limit_count`` appeals for a figure shown as "more than …".
+        ids = list(qs.values_list("pk", flat=True)[offset : offset + limit])
+        total, exact = limit_count, False
+    elif planned is not None and planned < limit_count:
+        # Expected under the cap: counting them all is the same work as finding the page. (A
+        # window count cannot stop at the cap, so a set expected near it is counted apart.)
         rows = list(
             qs.annotate(_search_total=Window(Count("pk"))).values_list("pk", "_search_total")[
                 offset : offset + limit
@@ -309,13 +315,11 @@ def page_of(
         if rows:
             total = int(rows[0][1])
             total, exact = (total, True) if total <= limit_count else (limit_count, False)
-    elif over:
-        ids = list(ids_qs[offset : offset + limit])
-        total, exact = limit_count, False
     else:
-        ids = list(ids_qs[offset : offset + limit])
-    if total is None:
-        total, exact = count_capped(qs, limit_count)
+        ids = list(qs.values_list("pk", flat=True)[offset : offset + limit])
+    if total is None:  # SQLite, a set expected near the cap, or a page past the end
+        found = qs.order_by()[: limit_count + 1].count()
+        total, exact = (found, True) if found <= limit_count else (limit_count, False)
     by_id = {a.pk: a for a in Appeal.objects.filter(pk__in=ids).select_related(*related)}
     items = [by_id[pk] for pk in ids if pk in by_id]
     return items, total, exact
