@@ -34,6 +34,7 @@ Decisions (each audited, each inside one transaction):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -425,6 +426,39 @@ def _claim(finding: RepeatFinding, wanted: str, to: str, **changes: Any) -> None
         setattr(finding, name, value)
 
 
+def _decide(
+    finding: RepeatFinding,
+    actor: Any,
+    *,
+    to: str,
+    changes: dict[str, Any],
+    step: Callable[[], Any],
+    audit: str | None,
+    reason: str,
+    request: HttpRequest | None,
+    after: dict[str, Any] | None = None,
+) -> RepeatFinding:
+    """What every decision does once its checks passed, in one transaction: claim the finding
+    (conditional UPDATE from its current status to ``to``), take the appeal's own step, and write
+    the audit entry ``audit``. ``audit`` is None when the appeal's step already records the
+    decision as an audit entry of its own: one decision, one entry."""
+    wanted = finding.status
+    with transaction.atomic():
+        _claim(finding, wanted, to, **changes)
+        step()
+        if audit is not None:
+            record(
+                actor,
+                audit,
+                finding.appeal,
+                before={"status": wanted},
+                after={"status": to, "finding": finding.pk, **(after or {})},
+                reason=reason,
+                request=request,
+            )
+    return finding
+
+
 def do_confirm(
     finding: RepeatFinding,
     actor: Any,
@@ -438,39 +472,29 @@ def do_confirm(
     _check_pending(finding, actor)
     text = _text(reply or finding.reply_draft, "reply", _("请填写给群众的答复"))
     now = now or timezone.now()
-    with transaction.atomic():
-        _claim(
-            finding,
-            RepeatStatus.PENDING,
-            RepeatStatus.CONFIRMED,
-            decided_by=actor,
-            decided_at=now,
-            reason=_("认定为重复诉求"),
-            reply_sent=text,
-        )
-        services.do_reject(
+    return _decide(
+        finding,
+        actor,
+        to=RepeatStatus.CONFIRMED,
+        changes={
+            "decided_by": actor,
+            "decided_at": now,
+            "reason": _("认定为重复诉求"),
+            "reply_sent": text,
+        },
+        step=lambda: services.do_reject(
             finding.appeal,
             actor,
             reason=text,
             legal_basis=finding.legal_basis,
             now=now,
             request=request,
-        )
-        record(
-            actor,
-            "appeals.repeat_confirm",
-            finding.appeal,
-            before={"status": RepeatStatus.PENDING},
-            after={
-                "status": RepeatStatus.CONFIRMED,
-                "finding": finding.pk,
-                "earlier": finding.earlier_id,
-                "kind": finding.kind,
-            },
-            reason=text,
-            request=request,
-        )
-    return finding
+        ),
+        audit="appeals.repeat_confirm",
+        after={"earlier": finding.earlier_id, "kind": finding.kind},
+        reason=text,
+        request=request,
+    )
 
 
 def do_accept_as_new(
@@ -484,39 +508,34 @@ def do_accept_as_new(
     """New facts or reasons: the appeal is accepted as new (立案) and goes through the loop."""
     _check_pending(finding, actor)
     why = _text(reason, "reason", _("按新诉求受理必须说明新的事实或理由"))
-    now = now or timezone.now()
-    with transaction.atomic():
-        _claim(
-            finding,
-            RepeatStatus.PENDING,
-            RepeatStatus.NEW,
-            decided_by=actor,
-            decided_at=now,
-            reason=why,
-        )
-        if finding.appeal.state == State.RECEIVED:
-            services.do_register(finding.appeal, actor, reason=why, now=now, request=request)
+    moment = now or timezone.now()
+
+    def register() -> None:
+        appeal = finding.appeal
+        if appeal.state == State.RECEIVED:
+            services.do_register(appeal, actor, reason=why, now=moment, request=request)
         AppealEvent.objects.create(
-            appeal=finding.appeal,
+            appeal=appeal,
             action="repeat_new",
-            from_state=finding.appeal.state,
-            to_state=finding.appeal.state,
+            from_state=appeal.state,
+            to_state=appeal.state,
             actor=actor,
-            unit=finding.appeal.intake_unit,
+            unit=appeal.intake_unit,
             reason=why,
             data={"finding": finding.pk, "earlier_code": finding.earlier.code},
-            at=now,
+            at=moment,
         )
-        record(
-            actor,
-            "appeals.repeat_accept_as_new",
-            finding.appeal,
-            before={"status": RepeatStatus.PENDING},
-            after={"status": RepeatStatus.NEW, "finding": finding.pk},
-            reason=why,
-            request=request,
-        )
-    return finding
+
+    return _decide(
+        finding,
+        actor,
+        to=RepeatStatus.NEW,
+        changes={"decided_by": actor, "decided_at": moment, "reason": why},
+        step=register,
+        audit="appeals.repeat_accept_as_new",
+        reason=why,
+        request=request,
+    )
 
 
 def do_overturn(
@@ -527,7 +546,10 @@ def do_overturn(
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> RepeatFinding:
-    """A leader over the intake unit overturns a confirmed repeat: back to 立案, citizen told."""
+    """A leader over the intake unit overturns a confirmed repeat: back to 立案, citizen told.
+
+    Audited once, as ``appeals.overturn_repeat`` by the appeal's transition (its reason, the
+    leader, 不予受理 → 立案); the finding's id is in the timeline event's data."""
     if not may_overturn(finding, actor):
         raise Forbidden(_("只有受理单位的领导可以撤销重复诉求认定。"))
     if finding.status != RepeatStatus.CONFIRMED:
@@ -545,16 +567,12 @@ def do_overturn(
         )
     why = _text(reason, "reason", _("撤销重复认定必须说明理由"))
     now = now or timezone.now()
-    with transaction.atomic():
-        _claim(
-            finding,
-            RepeatStatus.CONFIRMED,
-            RepeatStatus.OVERTURNED,
-            overturned_by=actor,
-            overturned_at=now,
-            overturn_reason=why,
-        )
-        services._apply(
+    return _decide(
+        finding,
+        actor,
+        to=RepeatStatus.OVERTURNED,
+        changes={"overturned_by": actor, "overturned_at": now, "overturn_reason": why},
+        step=lambda: services._apply(
             appeal,
             "overturn_repeat",
             actor,
@@ -564,17 +582,11 @@ def do_overturn(
             data={"finding": finding.pk, "earlier_code": finding.earlier.code},
             notify="repeat_overturn",
             request=request,
-        )
-        record(
-            actor,
-            "appeals.repeat_overturn",
-            appeal,
-            before={"status": RepeatStatus.CONFIRMED},
-            after={"status": RepeatStatus.OVERTURNED, "finding": finding.pk},
-            reason=why,
-            request=request,
-        )
-    return finding
+        ),
+        audit=None,
+        reason=why,
+        request=request,
+    )
 
 
 def finding_for(appeal: Appeal) -> RepeatFinding | None:

@@ -12,12 +12,12 @@ import pytest
 
 from appeals import repeats, services
 from appeals.models import AppealEvent, RepeatFinding, RepeatKind, RepeatStatus, State
+from appeals.tests.repeats.conftest import PHONE, conclude
 from audit.models import AuditEntry
 from minsheng.errors import Forbidden, ServiceError
 from org.roles import Role
 from tests.personas import _staff
 
-PHONE = "13900139000"
 OTHER_PHONE = "13700137000"
 HOT = "attachment3_hot_issue_messages.csv"
 
@@ -39,28 +39,6 @@ def _messages(shared_data: Path, *ids: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-@pytest.fixture
-def submit(submit, django_capture_on_commit_callbacks):
-    """Intake as in production: the checks queued after the commit run (inline here)."""
-
-    def make(*args, **fields):
-        with django_capture_on_commit_callbacks(execute=True):
-            return submit(*args, **fields)
-
-    return make
-
-
-def _conclude(appeal, dispatcher, handler, org_tree, text="已处理。"):
-    services.do_register(appeal, dispatcher)
-    services.do_dispatch(appeal, org_tree.chengguan, dispatcher)
-    services.do_sign(appeal, handler)
-    services.do_handle(appeal, handler)
-    services.do_reply(appeal, handler, text=text)
-    services.do_callback(appeal, dispatcher, rating="satisfied")
-    services.do_close(appeal, dispatcher)
-    return appeal
-
-
 # --- recognition on real pairs -----------------------------------------------------------------
 # Same writer (留言用户), same matter written twice: a KTV above a hotel keeping residents awake
 # (A909098, 0.32), night work on a building site by a school (A00077231, 0.41), missing windows in a
@@ -75,7 +53,7 @@ def test_a_citizen_writing_again_about_a_concluded_matter_is_recognised_from_rea
     texts = _messages(shared_data, first_id, second_id)
     title, body = texts[first_id]
     first, _ = submit(title=title[:120], text=body, contact_phone=PHONE)
-    _conclude(first, dispatcher, handler, org_tree)
+    conclude(first, dispatcher, handler, org_tree)
     title, body = texts[second_id]
     second, _ = submit(title=title[:120], text=body, contact_phone=PHONE)
     finding = RepeatFinding.objects.get(appeal=second)
@@ -92,7 +70,7 @@ def test_the_same_writer_on_a_different_matter_is_not_a_repeat(
     texts = _messages(shared_data, "225471", "238397")
     title, body = texts["225471"]
     first, _ = submit(title=title, text=body, contact_phone=PHONE)
-    _conclude(first, dispatcher, handler, org_tree)
+    conclude(first, dispatcher, handler, org_tree)
     title, body = texts["238397"]
     second, _ = submit(title=title, text=body, contact_phone=PHONE)
     assert repeats.candidates(second) == []
@@ -101,7 +79,7 @@ def test_the_same_writer_on_a_different_matter_is_not_a_repeat(
 
 def test_another_citizen_with_the_same_words_is_not_a_repeat(submit, dispatcher, handler, org_tree):
     first, _ = submit(contact_phone=PHONE)
-    _conclude(first, dispatcher, handler, org_tree)
+    conclude(first, dispatcher, handler, org_tree)
     other, _ = submit(contact_phone=OTHER_PHONE)
     assert not RepeatFinding.objects.filter(appeal=other).exists()
     anonymous, _ = submit(contact_phone="")
@@ -118,7 +96,7 @@ def test_the_signed_in_account_links_the_two_appeals_without_a_phone(
     submit, citizen, dispatcher, handler, org_tree
 ):
     first, _ = submit(citizen, contact_phone="")
-    _conclude(first, dispatcher, handler, org_tree)
+    conclude(first, dispatcher, handler, org_tree)
     second, _ = submit(citizen, contact_phone="")
     finding = RepeatFinding.objects.get(appeal=second)
     assert finding.matched_by == "account" and finding.earlier == first
@@ -199,61 +177,53 @@ def test_a_petition_answered_in_writing_points_to_the_review_still_open(
 
 
 # --- decisions and refusals --------------------------------------------------------------------
-@pytest.fixture
-def pending(submit, dispatcher, handler, org_tree):
-    first, _ = submit(contact_phone=PHONE)
-    _conclude(first, dispatcher, handler, org_tree, text="已清理摊贩并设置疏导点。")
-    second, _ = submit(contact_phone=PHONE)
-    return RepeatFinding.objects.get(appeal=second)
-
-
-def test_new_facts_accept_the_appeal_as_new_with_a_reason_and_it_is_registered(pending, dispatcher):
+def test_new_facts_accept_the_appeal_as_new_with_a_reason_and_it_is_registered(finding, dispatcher):
     with pytest.raises(ServiceError) as empty:
-        repeats.do_accept_as_new(pending, dispatcher, reason="  ")
+        repeats.do_accept_as_new(finding, dispatcher, reason="  ")
     assert empty.value.status == 422
-    repeats.do_accept_as_new(pending, dispatcher, reason="摊贩换到了西门，是新的地点")
-    pending.refresh_from_db()
-    assert pending.status == RepeatStatus.NEW and pending.decided_by == dispatcher
-    assert pending.appeal.state == State.REGISTERED
-    assert pending.appeal.events.filter(action="repeat_new").exists()
+    repeats.do_accept_as_new(finding, dispatcher, reason="摊贩换到了西门，是新的地点")
+    finding.refresh_from_db()
+    assert finding.status == RepeatStatus.NEW and finding.decided_by == dispatcher
+    assert finding.appeal.state == State.REGISTERED
+    assert finding.appeal.events.filter(action="repeat_new").exists()
     assert AuditEntry.objects.filter(action="appeals.repeat_accept_as_new").exists()
     with pytest.raises(repeats.RepeatConflict):
-        repeats.do_confirm(pending, dispatcher)
+        repeats.do_confirm(finding, dispatcher)
 
 
 def test_only_the_intake_units_agent_decides_and_only_before_dispatch(
-    pending, handler, leader, dispatcher, org_tree
+    finding, handler, leader, dispatcher, org_tree
 ):
     for person in (handler, leader):
         with pytest.raises(Forbidden):
-            repeats.do_confirm(pending, person)
-    appeal = pending.appeal
+            repeats.do_confirm(finding, person)
+    appeal = finding.appeal
     services.do_register(appeal, dispatcher)
     services.do_dispatch(appeal, org_tree.chengguan, dispatcher)
-    pending.refresh_from_db()
+    finding.refresh_from_db()
     with pytest.raises(repeats.RepeatConflict) as late:
-        repeats.do_confirm(pending, dispatcher)
+        repeats.do_confirm(finding, dispatcher)
     assert late.value.status == 409 and "尚未派遣" in str(late.value.message)
-    assert RepeatFinding.objects.get(pk=pending.pk).status == RepeatStatus.PENDING
+    assert RepeatFinding.objects.get(pk=finding.pk).status == RepeatStatus.PENDING
 
 
 def test_a_leader_overturns_a_confirmed_repeat_with_a_reason_and_the_citizen_is_told(
-    pending, dispatcher, leader, handler, outbox, django_capture_on_commit_callbacks
+    finding, dispatcher, leader, handler, outbox, django_capture_on_commit_callbacks
 ):
-    repeats.do_confirm(pending, dispatcher, reply="与此前诉求属同一事项，不再重复办理。")
+    repeats.do_confirm(finding, dispatcher, reply="与此前诉求属同一事项，不再重复办理。")
     with pytest.raises(Forbidden):
-        repeats.do_overturn(pending, dispatcher, reason="我认为是新问题")
+        repeats.do_overturn(finding, dispatcher, reason="我认为是新问题")
     with pytest.raises(Forbidden):
-        repeats.do_overturn(pending, handler, reason="我认为是新问题")
+        repeats.do_overturn(finding, handler, reason="我认为是新问题")
     with pytest.raises(ServiceError) as empty:
-        repeats.do_overturn(pending, leader, reason=" ")
+        repeats.do_overturn(finding, leader, reason=" ")
     assert empty.value.status == 422 and empty.value.detail[0]["field"] == "reason"
     with django_capture_on_commit_callbacks(execute=True):
-        repeats.do_overturn(pending, leader, reason="群众补充了摊贩新增夜间经营的事实")
-    pending.refresh_from_db()
-    appeal = pending.appeal
+        repeats.do_overturn(finding, leader, reason="群众补充了摊贩新增夜间经营的事实")
+    finding.refresh_from_db()
+    appeal = finding.appeal
     appeal.refresh_from_db()
-    assert pending.status == RepeatStatus.OVERTURNED and pending.overturned_by == leader
+    assert finding.status == RepeatStatus.OVERTURNED and finding.overturned_by == leader
     assert appeal.state == State.REGISTERED and appeal.closed_at is None
     assert any(appeal.code in t and "恢复受理" in t for t in outbox(PHONE))
     actions = {
@@ -264,25 +234,28 @@ def test_a_leader_overturns_a_confirmed_repeat_with_a_reason_and_the_citizen_is_
         "appeals.flag_repeat",
         "appeals.repeat_confirm",
         "appeals.reject",
-        "appeals.repeat_overturn",
         "appeals.overturn_repeat",
     } <= actions
+    # One decision, one entry: the transition's, with the leader and the reason.
+    [overturned] = AuditEntry.objects.filter(object_id=str(appeal.pk), action__contains="overturn")
+    assert overturned.action == "appeals.overturn_repeat" and overturned.actor_id == leader.pk
+    assert overturned.reason == "群众补充了摊贩新增夜间经营的事实"
     with pytest.raises(repeats.RepeatConflict):
-        repeats.do_overturn(pending, leader, reason="再撤一次")
+        repeats.do_overturn(finding, leader, reason="再撤一次")
     services.do_dispatch(appeal, appeal.intake_unit.parent, dispatcher)  # back in the loop
 
 
-def test_a_pending_finding_cannot_be_overturned(pending, leader):
+def test_a_pending_finding_cannot_be_overturned(finding, leader):
     with pytest.raises(repeats.RepeatConflict) as refused:
-        repeats.do_overturn(pending, leader, reason="理由")
+        repeats.do_overturn(finding, leader, reason="理由")
     assert refused.value.status == 409
 
 
-def test_the_check_records_one_finding_even_when_run_twice(pending):
-    assert repeats.check(pending.appeal_id) is None
-    assert RepeatFinding.objects.filter(appeal_id=pending.appeal_id).count() == 1
+def test_the_check_records_one_finding_even_when_run_twice(finding):
+    assert repeats.check(finding.appeal_id) is None
+    assert RepeatFinding.objects.filter(appeal_id=finding.appeal_id).count() == 1
     assert (
-        AppealEvent.objects.filter(appeal_id=pending.appeal_id, action="flag_repeat").count() == 1
+        AppealEvent.objects.filter(appeal_id=finding.appeal_id, action="flag_repeat").count() == 1
     )
 
 

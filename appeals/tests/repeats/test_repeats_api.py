@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+from appeals.models import RepeatStatus, State
+from appeals.tests.repeats.conftest import PHONE
 
-from appeals import services
-from appeals.models import RepeatFinding, RepeatStatus, State
-
-PHONE = "13900139000"
 JSON = "application/json"
-
-
-@pytest.fixture
-def finding(submit, dispatcher, handler, org_tree, django_capture_on_commit_callbacks):
-    first, _ = submit(contact_phone=PHONE)
-    services.do_register(first, dispatcher)
-    services.do_dispatch(first, org_tree.chengguan, dispatcher)
-    services.do_sign(first, handler)
-    services.do_handle(first, handler)
-    services.do_reply(first, handler, text="已清理摊贩并设置疏导点。")
-    services.do_callback(first, dispatcher, rating="satisfied")
-    services.do_close(first, dispatcher)
-    with django_capture_on_commit_callbacks(execute=True):
-        second, _ = submit(contact_phone=PHONE)
-    return RepeatFinding.objects.get(appeal=second)
 
 
 def test_the_dispatcher_reads_the_finding_and_another_units_handler_gets_404(
