@@ -1044,7 +1044,11 @@ def insert_response(row: Row, *, guard: datetime | None = None) -> int | None:
     """
     answers = json.dumps(row.answers, ensure_ascii=False, separators=(",", ":"))
     when = row.submitted_at
-    guard_params: list[Any] = [row.questionnaire_id, guard, when, when] if guard else []
+    # SQLite keeps datetimes as text: the backend's own conversion makes them comparable.
+    adapt = connection.ops.adapt_datetimefield_value
+    guard_params: list[Any] = (
+        [row.questionnaire_id, adapt(guard), adapt(when), adapt(when)] if guard else []
+    )
     if connection.vendor != "postgresql":
         with transaction.atomic():
             if guard is not None:
