@@ -125,7 +125,12 @@ def visit_raise(
 ) -> tuple[int, dict[str, Any]]:
     require_role(request, Role.CADRE)
     visit = Visit.objects.select_related("household__grid").filter(pk=visit_id).first()
-    if visit is None:
+    # Another cadre's visit outside the grids one oversees answers as if absent, like the page:
+    # a 403 would confirm which visit ids exist.
+    if visit is None or (
+        visit.cadre_id != request.user.pk
+        and visit.household.grid not in services.overseen_grids(request.user)
+    ):
         raise NotFound(_("没有这次走访"))
     category = None
     if payload.category is not None:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from appeals.models import Appeal, State
 from audit.services import record
 from grassroots.models import ORGANISATION_KINDS, CaseState, TypicalCase
-from minsheng.errors import Conflict, Forbidden, ServiceError
+from minsheng.errors import Conflict, Forbidden, NotFound, ServiceError
 from org.models import Category, Unit
 from org.roles import Role, has_role
 
@@ -122,21 +122,44 @@ def may_edit(user: Any) -> bool:
     return has_role(user, *EDITOR_ROLES)
 
 
-def candidates(user: Any) -> QuerySet[Appeal]:
-    """Closed appeals not yet a case, of the units where ``user`` is an editor (an organiser sees
-    no appeal queue, so the editor's reach is their units, not ``visible_to``)."""
+def _reach(user: Any, prefix: str = "") -> Q | None:
+    """The appeals handled or taken in by a unit where ``user`` is an editor (``prefix`` leads
+    from another model to the appeal); None for a superuser, who reaches every appeal. An
+    organiser sees no appeal queue, so the editor's reach is their units, not ``visible_to``."""
     from org.roles import grants_of
 
+    if getattr(user, "is_superuser", False):
+        return None
+    reach = Q(pk__in=[])
+    for grant in grants_of(user):
+        if grant.role in EDITOR_ROLES:
+            reach |= Q(**{f"{prefix}current_unit__path__startswith": grant.unit_path}) | Q(
+                **{f"{prefix}intake_unit__path__startswith": grant.unit_path}
+            )
+    return reach
+
+
+def candidates(user: Any) -> QuerySet[Appeal]:
+    """Closed appeals not yet a case, of the units where ``user`` is an editor."""
     qs = Appeal.objects.filter(state=State.CLOSED, typical_case__isnull=True)
-    if not getattr(user, "is_superuser", False):
-        paths = [g.unit_path for g in grants_of(user) if g.role in EDITOR_ROLES]
-        if not paths:
-            return qs.none()
-        reach = Q()
-        for path in paths:
-            reach |= Q(current_unit__path__startswith=path) | Q(intake_unit__path__startswith=path)
-        qs = qs.filter(reach)
-    return qs.select_related("category")
+    reach = _reach(user)
+    return (qs if reach is None else qs.filter(reach)).select_related("category")
+
+
+def editable(user: Any) -> QuerySet[TypicalCase]:
+    """The cases ``user`` may open in the editor: those drawn from an appeal in their reach."""
+    qs = TypicalCase.objects.select_related("appeal")
+    if not may_edit(user):
+        return qs.none()
+    reach = _reach(user, "appeal__")
+    return qs if reach is None else qs.filter(reach)
+
+
+def _check_reach(actor: Any, appeal: Appeal) -> None:
+    reach = _reach(actor)
+    if reach is not None and not Appeal.objects.filter(reach, pk=appeal.pk).exists():
+        # A unit's closed appeals are not another unit's to retell: refuse as if absent.
+        raise NotFound(_("没有这个案例或诉求"))
 
 
 def _invalid(field: str, message: str) -> ServiceError:
@@ -147,6 +170,7 @@ def draft_from(actor: Any, appeal: Appeal, request: HttpRequest | None = None) -
     """Start a case from a closed appeal: its text and last reply, already anonymised."""
     if not may_edit(actor):
         raise Forbidden(_("只有活动组织者、领导或管理员可以编辑典型案例"))
+    _check_reach(actor, appeal)
     if appeal.state != State.CLOSED:
         raise Conflict(_("只有已结案的诉求可以整理为典型案例"), code="not_closed")
     if TypicalCase.objects.filter(appeal=appeal).exists():
@@ -189,6 +213,7 @@ def edit(
     """Save the editor's text, anonymised again by rule (an edit may reintroduce a number)."""
     if not may_edit(actor):
         raise Forbidden(_("只有活动组织者、领导或管理员可以编辑典型案例"))
+    _check_reach(actor, case.appeal)
     names = _known_names(case.appeal)
     values = {
         "title": (title or "").strip(),
@@ -219,6 +244,7 @@ def publish(actor: Any, case: TypicalCase, request: HttpRequest | None = None) -
     """Publish after the personal-data check; refuse (422) naming what was found."""
     if not may_edit(actor):
         raise Forbidden(_("只有活动组织者、领导或管理员可以发布典型案例"))
+    _check_reach(actor, case.appeal)
     if not case.lesson.strip():
         raise _invalid("lesson", _("发布前请写明经验启示"))
     names = _known_names(case.appeal)

@@ -262,7 +262,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         request,
         "grassroots/wb/case_list.html",
         {
-            "cases": TypicalCase.objects.select_related("appeal", "category").order_by("-pk")[:100],
+            # Only the cases of the editor's units: another unit's drafts are not theirs to read.
+            "cases": cases.editable(request.user).select_related("category").order_by("-pk")[:100],
             "candidates": cases.candidates(request.user).order_by("-closed_at")[:50],
         },
     )
@@ -282,7 +283,7 @@ def case_draft(request: HttpRequest, appeal_pk: int) -> HttpResponse:
 
 @editors
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(TypicalCase.objects.select_related("appeal"), pk=pk)
+    case = get_object_or_404(cases.editable(request.user), pk=pk)
     form = CaseForm(request.POST or None, instance=case)
     status = 200
     if request.method == "POST":
@@ -307,7 +308,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @editors
 @require_POST
 def case_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(TypicalCase.objects.select_related("appeal"), pk=pk)
+    case = get_object_or_404(cases.editable(request.user), pk=pk)
     try:
         cases.publish(request.user, case, request=request)
     except ServiceError as exc:

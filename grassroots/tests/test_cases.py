@@ -96,3 +96,26 @@ def test_an_edited_and_clean_case_is_published_and_found_by_keyword_and_category
     assert list(cases.search("疏导点 菜市场")) == [case]
     assert list(cases.search("不存在的词")) == []
     assert list(cases.search("", category_tree.street_vending)) == [case]
+
+
+def test_an_editor_of_another_unit_cannot_draft_edit_or_publish_its_cases(
+    organiser: Any, closed_appeal: Appeal, org_tree: Any
+) -> None:
+    from minsheng.errors import NotFound
+    from org.roles import Role
+    from tests.personas import _staff
+
+    case = cases.draft_from(organiser, closed_appeal)
+    case.lesson = "疏堵结合。"
+    elsewhere = _staff("zj_organiser", "住建组织", Role.ORGANISER, org_tree.zhujian)
+    assert closed_appeal not in cases.candidates(elsewhere)
+    assert case not in cases.editable(elsewhere)
+    with pytest.raises(NotFound):
+        cases.edit(elsewhere, case, title="改", problem="改", handling="改", lesson="改")
+    with pytest.raises(NotFound):
+        cases.publish(elsewhere, case)
+    case.refresh_from_db()
+    assert case.state == CaseState.DRAFT and case.title != "改"
+    # The handling unit's own editor reaches it.
+    at_chengguan = _staff("cg_organiser", "城管组织", Role.ORGANISER, org_tree.chengguan)
+    assert case in cases.editable(at_chengguan)
