@@ -528,7 +528,14 @@ def submit(
         description="重试时带上同一个键：同一份提交只建一件诉求",
     ),
 ) -> tuple[int, dict[str, Any]]:
-    actor = _actor(request)
+    return intake(request, _actor(request), payload, idempotency_key)
+
+
+def intake(
+    request: HttpRequest, actor: Any, payload: AppealIn, idempotency_key: str | None
+) -> tuple[int, dict[str, Any]]:
+    """The submission after parsing: the ninja view above and the WSGI fast path
+    (minsheng/fastpath_appeals.py) both answer with this."""
     _spend_intake_budget(request)
     submission = services.Submission(
         text=payload.text,

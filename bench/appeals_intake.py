@@ -225,6 +225,19 @@ def _machine_cpu() -> tuple[float, float]:
     return float(sum(values) - idle), float(sum(values))
 
 
+def _pg_cpu(dep: Deployment) -> dict[int, float] | None:
+    """CPU seconds so far of each PostgreSQL backend connected to the deployment's database (the
+    servers' connections; not the shared WAL writer and checkpointer, which serve every
+    database of the machine's PostgreSQL). None on SQLite."""
+    if dep.db != "postgresql":
+        return None
+    rows = dep.query(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+    return {int(pid): _proc_cpu_s(int(pid)) for (pid,) in rows}
+
+
 def loadavg() -> str:
     return "/".join(f"{v:.2f}" for v in os.getloadavg())
 
@@ -242,6 +255,7 @@ class LoadFigures:
     errors: int
     error_kinds: dict[str, int]
     server_cpu_ms: float  # CPU of the web servers (and worker) per appeal
+    postgres_cpu_ms: float | None  # CPU of the deployment's PostgreSQL backends per appeal
     machine_busy: float  # share of all cores busy during the window
     load_before: str
     load_after: str
@@ -272,9 +286,9 @@ def load_run(
     def mark() -> None:
         # CPU counters at the window's edges, read from a thread while the clients run.
         time.sleep(max(0.0, window_start - time.time()))
-        marks["start"] = (sum(_proc_cpu_s(p) for p in pids), _machine_cpu())
+        marks["start"] = (sum(_proc_cpu_s(p) for p in pids), _machine_cpu(), _pg_cpu(dep))
         time.sleep(max(0.0, window_end - time.time()))
-        marks["end"] = (sum(_proc_cpu_s(p) for p in pids), _machine_cpu())
+        marks["end"] = (sum(_proc_cpu_s(p) for p in pids), _machine_cpu(), _pg_cpu(dep))
 
     marker = threading.Thread(target=mark)
     marker.start()
@@ -286,8 +300,8 @@ def load_run(
     kinds: Counter[str] = Counter()
     for res in results:
         kinds.update(res.errors)
-    cpu0, (busy0, total0) = marks["start"]
-    cpu1, (busy1, total1) = marks["end"]
+    cpu0, (busy0, total0), pg0 = marks["start"]
+    cpu1, (busy1, total1), pg1 = marks["end"]
     return LoadFigures(
         clients=clients,
         window_s=duration,
@@ -300,6 +314,9 @@ def load_run(
         errors=sum(1 for r in in_window if r[3] != 201),
         error_kinds=dict(kinds),
         server_cpu_ms=(cpu1 - cpu0) * 1000 / max(1, len(ok)),
+        postgres_cpu_ms=None
+        if pg0 is None or pg1 is None
+        else sum(pg1[p] - pg0.get(p, 0.0) for p in pg1) * 1000 / max(1, len(ok)),
         machine_busy=(busy1 - busy0) / max(1.0, total1 - total0),
         load_before=load_before,
         load_after=loadavg(),
@@ -313,7 +330,13 @@ def describe(f: LoadFigures, label: str) -> str:
         f"  {label}: {f.ok:,} appeals in {f.window_s:.0f} s = {f.per_s:,.0f} appeals/s; "
         f"latency p50 {f.p50_ms:.1f} ms, p90 {f.p90_ms:.1f} ms, p99 {f.p99_ms:.1f} ms, "
         f"max {f.max_ms:.0f} ms; {errors}\n"
-        f"      server CPU {f.server_cpu_ms:.1f} ms/appeal, machine {f.machine_busy:.0%} busy; "
+        f"      server CPU {f.server_cpu_ms:.1f} ms/appeal"
+        + (
+            f", PostgreSQL backends {f.postgres_cpu_ms:.1f} ms/appeal"
+            if f.postgres_cpu_ms is not None
+            else ""
+        )
+        + f", machine {f.machine_busy:.0%} busy; "
         f"load average {f.load_before} → {f.load_after}"
     )
 
@@ -580,6 +603,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{db}_p99_ms": round(main_run.p99_ms, 1),
                 f"{db}_errors": main_run.errors,
                 f"{db}_server_cpu_ms": round(main_run.server_cpu_ms, 2),
+                f"{db}_postgres_cpu_ms": None
+                if main_run.postgres_cpu_ms is None
+                else round(main_run.postgres_cpu_ms, 2),
                 f"{db}_baseline_appeals_per_s": round(base.per_s, 1),
                 f"{db}_baseline_p50_ms": round(base.p50_ms, 1),
                 f"{db}_load_avg": main_run.load_after,

@@ -38,6 +38,14 @@ class _Plan:
     now_fields: frozenset[str]  # auto_now / auto_now_add
     text_fields: frozenset[str]  # cleaned of bidi controls
     pk: str
+    # attname → value types the field would pass to the driver unchanged (plain text, integer and
+    # boolean fields of Django's own classes, not subclasses such as the encrypted field).
+    as_is: dict[str, tuple[type, ...]]
+    # attname → its constant default written into the statement (PostgreSQL: false, 0, ''), so
+    # a row of fifty columns stays under psycopg's limit of 50 parameters for a cached parse.
+    literals: dict[str, str]
+    # (columns written, column returned) → the statement's text
+    statements: dict[tuple[tuple[str, ...], str | None], str] = field(default_factory=dict)
 
 
 _plans: dict[tuple[type[models.Model], str], _Plan] = {}
@@ -76,9 +84,49 @@ def _plan(model: type[models.Model], conn: BaseDatabaseWrapper) -> _Plan:
             )
         ),
         pk=opts.pk.attname,
+        as_is={n: _as_is(f) for n, f in fields.items() if _as_is(f)},
+        literals=_literals(defaults, conn),
     )
     _plans[key] = plan
     return plan
+
+
+_PLAIN_TEXT = (models.CharField, models.TextField)
+_PLAIN_INT = (
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveSmallIntegerField,
+    models.AutoField,
+    models.BigAutoField,
+)
+
+
+def _as_is(f: models.Field[Any, Any]) -> tuple[type, ...]:
+    target = f.target_field if isinstance(f, models.ForeignKey) else f
+    if type(target) in _PLAIN_TEXT:
+        return (str,)
+    if type(target) in _PLAIN_INT:
+        return (int,)
+    if type(target) is models.BooleanField:
+        return (bool,)
+    return ()
+
+
+def _literals(defaults: dict[str, Any], conn: BaseDatabaseWrapper) -> dict[str, str]:
+    if conn.vendor != "postgresql":
+        return {}
+    out: dict[str, str] = {}
+    for name, value in defaults.items():
+        if type(value) is bool:
+            out[name] = "true" if value else "false"
+        elif type(value) is int:
+            out[name] = str(value)
+        elif value == "" and type(value) is str:
+            out[name] = "''"
+    return out
 
 
 def insert(
@@ -111,18 +159,37 @@ def insert(
     params: list[Any] = []
     for name in plan.columns:
         if name in values:
+            value = values[name]
+            if value is None:
+                continue  # a column left out is NULL, and a shorter statement parses faster
+            if type(value) not in plan.as_is.get(name, ()):
+                value = plan.fields[name].get_db_prep_save(value, conn)
+        elif name in plan.literals:
             columns.append(name)
-            params.append(plan.fields[name].get_db_prep_save(values[name], conn))
+            continue
         elif name in plan.defaults:
-            columns.append(name)
-            params.append(plan.defaults[name])
-    quote = conn.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(plan.table)} ({', '.join(quote(plan.fields[c].column) for c in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    if returning is not None:
-        sql += f" RETURNING {quote(plan.fields[returning].column)}"
+            value = plan.defaults[name]
+            if value is None:
+                continue
+        else:
+            continue
+        columns.append(name)
+        params.append(value)
+    key = (tuple(columns), returning)
+    sql = plan.statements.get(key)
+    if sql is None:
+        quote = conn.ops.quote_name
+        names = ", ".join(quote(str(plan.fields[c].column)) for c in columns)
+        slots = ", ".join(
+            plan.literals[c] if c in plan.literals and c not in values else "%s" for c in columns
+        )
+        sql = (
+            f"INSERT INTO {quote(plan.table)} ({names}) "  # noqa: S608  (our table and columns)
+            f"VALUES ({slots})"
+        )
+        if returning is not None:
+            sql += f" RETURNING {quote(str(plan.fields[returning].column))}"
+        plan.statements[key] = sql
     return sql, params
 
 
@@ -169,8 +236,8 @@ class Batch:
                         break
                 return results
             out = []
-            for sql, params in statements:
-                cursor.execute(sql, params)
+            for one, its_params in statements:
+                cursor.execute(one, its_params)
                 out.append(list(cursor.fetchall()) if cursor.description else [])
             return out
 

@@ -12,3 +12,7 @@ from minsheng.fastpath_surveys import FastSurveys  # noqa: E402
 # the exemplar vote (minsheng/fastpath.py), the anonymous survey response
 # (minsheng/fastpath_surveys.py).
 application = FastSurveys(FastVotes(_django))
+
+from minsheng.fastpath_appeals import FastAppeals  # noqa: E402  (the anonymous appeal submission)
+
+application = FastAppeals(application)

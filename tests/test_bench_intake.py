@@ -86,6 +86,10 @@ def test_the_intake_benchmark_serves_real_appeals_and_ends_with_its_json_line(
         for name in ("appeals_per_s", "baseline_appeals_per_s", "p50_ms", "p99_ms"):
             assert float(summary[f"{db}_{name}"]) > 0, (name, output)  # type: ignore[arg-type]
         assert summary[f"{db}_servers"] == (1 if db == "sqlite" else os.cpu_count() or 2)
+        assert float(summary[f"{db}_server_cpu_ms"]) > 0, output  # type: ignore[arg-type]
+        # PostgreSQL's share is measured from its backends; SQLite runs inside the server.
+        pg_cpu = summary[f"{db}_postgres_cpu_ms"]
+        assert (pg_cpu is None) if db == "sqlite" else float(pg_cpu) > 0, output  # type: ignore[arg-type]
     if "postgresql" in _databases():
         assert isinstance(summary["target_met"], bool)
 
