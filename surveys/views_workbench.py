@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from minsheng.errors import ServiceError
+from minsheng.spreadsheet import csv_row, xlsx_row
 from org.roles import Role, role_required, units_for
 from surveys import services
 from surveys.forms import (
@@ -384,9 +385,9 @@ def export_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
     def lines() -> Iterator[str]:
         # A byte order mark, so Excel opens the Chinese text as UTF-8.
-        yield "\ufeff" + writer.writerow(services.export_header(structure))
+        yield "\ufeff" + writer.writerow(csv_row(services.export_header(structure)))
         for row in services.export_rows(q):
-            yield writer.writerow(row)
+            yield writer.writerow(csv_row(row))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(q, "csv")}"'
@@ -403,20 +404,27 @@ def export_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     services.record_export(request.user, q, "xlsx")
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=_("答卷"))
-    sheet.append(services.export_header(services.structure_of(q)))
+    # Typed cells (minsheng.spreadsheet): an answer starting with "=" stays text, not a formula.
+    sheet.append(xlsx_row(sheet, services.export_header(services.structure_of(q))))
     for row in services.export_rows(q):
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     summary = book.create_sheet(title=_("统计"))
     data = services.results(q)
-    summary.append([q.title, _("答卷数"), data["responses"]])
+    summary.append(xlsx_row(summary, [q.title, _("答卷数"), data["responses"]]))
     for item in data["questions"]:
-        summary.append([f"{item['number']}. {item['text']}", _("回答人数"), item["answered"]])
+        summary.append(
+            xlsx_row(
+                summary, [f"{item['number']}. {item['text']}", _("回答人数"), item["answered"]]
+            )
+        )
         for option in item.get("options", []):
-            summary.append(["", option["label"], option["count"], option["percent"]])
+            summary.append(
+                xlsx_row(summary, ["", option["label"], option["count"], option["percent"]])
+            )
         if "rating" in item:
-            summary.append(["", _("平均分"), item["rating"]["mean"]])
+            summary.append(xlsx_row(summary, ["", _("平均分"), item["rating"]["mean"]]))
         for theme in item.get("themes", []):
-            summary.append(["", theme["label"], theme["count"]])
+            summary.append(xlsx_row(summary, ["", theme["label"], theme["count"]]))
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(
