@@ -48,8 +48,9 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils import translation
+from ninja.responses import NinjaJSONEncoder
 
-from minsheng.fastpath import FastPath, WSGIApp, _json, _request_id
+from minsheng.fastpath import FastPath, WSGIApp, _access_log, _json, _request_id
 
 RESPOND_PATH = re.compile(r"/api/surveys/([1-9][0-9]{0,18})/responses")
 MAX_BODY = 64 * 1024
@@ -62,6 +63,7 @@ class FastSurveys(FastPath):
 
     def __init__(self, django_app: WSGIApp) -> None:
         super().__init__(django_app, switch="MINSHENG_FAST_SURVEYS", sessions=False)
+        self._headers: dict[tuple[str, bool], list[tuple[str, str]]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if self.enabled and environ.get("REQUEST_METHOD") == "POST":
@@ -95,25 +97,47 @@ class FastSurveys(FastPath):
         try:
             translation.activate(translation.get_language_from_request(request))
             try:
-                response = self._store(request, pk, answers, key)
-                if response is not None:
-                    response = self._decorate(request, response)
+                answer = self._store(request, pk, answers, key)
+                if isinstance(answer, bytes):
+                    headers = self._created_headers(request, answer)
+                elif answer is not None:
+                    answer = self._decorate(request, answer)
             finally:
                 translation.deactivate()
         except BaseException:
             signals.request_finished.send(sender=self.__class__)
             raise
-        if response is None:
+        if answer is None:
             signals.request_finished.send(sender=self.__class__)
             return self._delegate(environ, start_response, body)
-        content = self._send(request, response, start_response, started, rid)
+        if isinstance(answer, bytes):
+            headers.append(("X-Request-Id", rid))
+            _access_log(request, 201, started, rid)
+            start_response("201 Created", headers)
+            content = [answer]
+        else:
+            content = self._send(request, answer, start_response, started, rid)
         signals.request_finished.send(sender=self.__class__)
         return content
 
+    def _created_headers(self, request: WSGIRequest, content: bytes) -> list[tuple[str, str]]:
+        """The 201's headers: the middleware's, worked out once per language and scheme (the
+        only things of the request they depend on here) on a response of the same kind."""
+        key = (translation.get_language(), request.is_secure())
+        found = self._headers.get(key)
+        if found is None:
+            sample = self._decorate(request, _json({}, 201))
+            found = self._headers.setdefault(key, list(sample.items()))
+        return [
+            (name, str(len(content)) if name == "Content-Length" else value)
+            for name, value in found
+        ]
+
     def _store(
         self, request: WSGIRequest, pk: int, answers: dict[str, Any], key: str
-    ) -> HttpResponse | None:
-        """The 201 of a stored response; None when Django must answer (nothing was stored)."""
+    ) -> bytes | HttpResponse | None:
+        """The 201's body for a stored response; an outage's 503; None when Django must answer
+        (nothing was stored)."""
         from minsheng import outage
         from minsheng.errors import ServiceError
         from surveys import services
@@ -139,15 +163,13 @@ class FastSurveys(FastPath):
             return answer
         if accepted is None:
             return None
-        return _json(
-            {
-                "id": accepted.id,
-                "questionnaire": pk,
-                "submitted_at": accepted.submitted_at,
-                "replayed": False,
-            },
-            201,
-        )
+        created = {
+            "id": accepted.id,
+            "questionnaire": pk,
+            "submitted_at": accepted.submitted_at,
+            "replayed": False,
+        }
+        return json.dumps(created, cls=NinjaJSONEncoder).encode()  # as ninja renders it
 
 
 def _ordinary(request: WSGIRequest, body: bytes) -> tuple[dict[str, Any] | None, str]:
