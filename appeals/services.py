@@ -21,7 +21,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -603,7 +603,7 @@ def do_submit(
                 )
             )
         _index_for_search(appeal, batch)
-        _after_intake(appeal.pk, batch)
+        queue_task = _after_intake(appeal.pk, batch)
         # Last: the statements above go with the chain's lock in one round trip.
         record(
             actor,
@@ -619,6 +619,8 @@ def do_submit(
             request=request,
             batch=batch,
         )
+        # After record(): the commit's WAL flush it queues runs before the task is published.
+        queue_task()
     return appeal, secret
 
 
@@ -684,17 +686,20 @@ def _index_for_search(appeal: Appeal, batch: rows.Batch) -> None:
     )
 
 
-def _after_intake(appeal_id: int, batch: rows.Batch | None = None) -> None:
+def _after_intake(appeal_id: int, batch: rows.Batch | None = None) -> Callable[[], None]:
     """Once the intake has committed: the citizen's receipt, and the look for an open appeal
     about the same problem (appeals.duplicates) and for a concluded matter of the same citizen
-    that it repeats (appeals.repeats) — one task message, written with the appeal."""
+    that it repeats (appeals.repeats) — one task message, written with the appeal.
+
+    With ``batch`` the message's row goes into it; call the returned function (it queues the
+    publish for after the commit) once the audit entry is recorded."""
     from appeals import tasks
     from minsheng.outbox import delay_on_commit, stage_on_commit
 
     if batch is None:
         delay_on_commit(tasks.after_intake, appeal_id)
-    else:
-        stage_on_commit(batch, tasks.after_intake, appeal_id)
+        return lambda: None
+    return stage_on_commit(batch, tasks.after_intake, appeal_id)
 
 
 # --- the loop ----------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -118,11 +120,12 @@ def _store(
         cursor.execute(sql, params)
 
 
-def _delete_sql() -> str:
+def _delete_sql(count: int) -> str:
     from minsheng.models import OutboxMessage
 
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
-    return f"DELETE FROM {table} WHERE task_id = %s"  # noqa: S608  (our table name)
+    slots = ", ".join(["%s"] * count)
+    return f"DELETE FROM {table} WHERE task_id IN ({slots})"  # noqa: S608  (our table name)
 
 
 def _in_transaction() -> bool:
@@ -148,29 +151,13 @@ class OutboxTask(Task):  # type: ignore[misc]
     def _publish_stored(
         self, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]
     ) -> None:
-        """Publish a message stored in a transaction that has now committed, then drop its row.
+        """Publish a message stored in a transaction that has now committed, then drop its row;
+        together with the messages other threads of this process publish at the same moment
+        (``_GroupPublisher``). Returns once it is published (or left to the relay).
 
         A failed publish makes the row due for the relay; a process killed between the
         publish and the delete leaves the row to be published again after ``LEASE``."""
-        from minsheng.models import OutboxMessage
-
-        global _stored_here
-        if not _broker_down():
-            try:
-                self._publish(args, kwargs, task_id, options)
-            except Exception as exc:
-                _mark_down(exc)
-            else:
-                # Plain SQL: the ORM's delete() gathers related rows first, and there are none.
-                with connection.cursor() as cursor:
-                    cursor.execute(_delete_sql(), [task_id])
-                return
-        # Due at once: relayers wait out the broker's cooldown themselves, and this process
-        # relays its backlog as soon as one of its publishes succeeds again.
-        _stored_here = True
-        OutboxMessage.objects.filter(task_id=task_id).update(
-            next_try_at=timezone.now(), last_error="broker unreachable"
-        )
+        _publisher.publish(_Stored(self, args, kwargs, task_id, options))
 
     def _publish_after_commit(
         self, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]
@@ -180,9 +167,22 @@ class OutboxTask(Task):  # type: ignore[misc]
         # after the commit) is logged and left to the periodic relay, not raised to the client.
         transaction.on_commit(publish, robust=True)
 
-    def _publish(self, args: Any, kwargs: Any, task_id: str, options: dict[str, Any]) -> Any:
+    def _publish(
+        self,
+        args: Any,
+        kwargs: Any,
+        task_id: str,
+        options: dict[str, Any],
+        producer: Any = None,
+    ) -> Any:
         return super().apply_async(
-            args, kwargs, task_id=task_id, retry=True, retry_policy=_RETRY_POLICY, **options
+            args,
+            kwargs,
+            task_id=task_id,
+            retry=True,
+            retry_policy=_RETRY_POLICY,
+            producer=producer,
+            **options,
         )
 
     def apply_async(
@@ -213,6 +213,99 @@ class OutboxTask(Task):  # type: ignore[misc]
         return self.AsyncResult(task_id)
 
 
+@dataclass
+class _Stored:
+    """A committed message waiting for the group publisher."""
+
+    task: OutboxTask
+    args: Any
+    kwargs: Any
+    task_id: str
+    options: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class _GroupPublisher:
+    """Publishes the committed messages of concurrent requests together (group publish).
+
+    Each message cost a Redis client, a round trip and a PostgreSQL DELETE of its own. Here the
+    first thread to arrive publishes (the leader): every message waiting at that moment, through
+    one producer batch (one Redis pipeline), then deletes their rows in one statement, and goes
+    on until nothing waits; the others wait for their message to be done. Every caller still
+    returns only after its message was published and its row deleted (or left to the relay), so
+    an answer is never sent before its task is queued. Alone, a thread publishes only its own.
+    """
+
+    # Waiting for a leader longer than this means something is wrong with it; the row stays in
+    # the outbox, leased, and the relay publishes it after the lease.
+    FOLLOWER_TIMEOUT = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[_Stored] = []
+        self._leading = False
+
+    def publish(self, item: _Stored) -> None:
+        with self._lock:
+            self._waiting.append(item)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            item.done.wait(self.FOLLOWER_TIMEOUT)
+            return
+        try:
+            while True:
+                with self._lock:
+                    batch, self._waiting = self._waiting, []
+                    if not batch:
+                        self._leading = False
+                        return
+                try:
+                    _publish_group(batch)
+                finally:
+                    for each in batch:
+                        each.done.set()
+        except BaseException:
+            with self._lock:
+                stranded, self._waiting = self._waiting, []
+                self._leading = False
+            for each in stranded:  # their rows stay for the relay
+                each.done.set()
+            raise
+
+
+_publisher = _GroupPublisher()
+
+
+def _publish_group(batch: list[_Stored]) -> None:
+    """Publish ``batch`` through one producer batch, then delete the rows of those sent."""
+    from minsheng.models import OutboxMessage
+
+    global _stored_here
+    if not _broker_down():
+        app = batch[0].task.app
+        try:
+            with app.producer_or_acquire() as producer, producer.batch():
+                for item in batch:
+                    item.task._publish(
+                        item.args, item.kwargs, item.task_id, item.options, producer=producer
+                    )
+        except Exception as exc:
+            _mark_down(exc)
+        else:
+            ids = [item.task_id for item in batch]
+            # Plain SQL: the ORM's delete() gathers related rows first, and there are none.
+            with connection.cursor() as cursor:
+                cursor.execute(_delete_sql(len(ids)), ids)
+            return
+    # Due at once: relayers wait out the broker's cooldown themselves, and this process
+    # relays its backlog as soon as one of its publishes succeeds again.
+    _stored_here = True
+    OutboxMessage.objects.filter(task_id__in=[item.task_id for item in batch]).update(
+        next_try_at=timezone.now(), last_error="broker unreachable"
+    )
+
+
 def delay_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     """Queue ``task`` to run once the current transaction commits, and never lose it.
 
@@ -226,9 +319,14 @@ def delay_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     task.delay(*args, **kwargs)
 
 
-def stage_on_commit(batch: Batch, task: Any, *args: Any) -> None:
+def stage_on_commit(batch: Batch, task: Any, *args: Any) -> Callable[[], None]:
     """``delay_on_commit(task, *args)`` with the outbox row's INSERT queued in ``batch``, which
-    the caller runs in the same transaction (one round trip with its other statements)."""
+    the caller runs in the same transaction (one round trip with its other statements).
+
+    Returns the function that queues the publish for after the commit; call it after the
+    transaction's audit entry (``audit.record``), so that the commit's WAL flush, which
+    ``record`` queues, runs first and no task is sent about a change not yet on disk.
+    """
     options: dict[str, Any] = {}
     if (
         task.app.conf.task_always_eager
@@ -236,11 +334,10 @@ def stage_on_commit(batch: Batch, task: Any, *args: Any) -> None:
         or not _in_transaction()
         or not _storable(args, {}, options)
     ):
-        delay_on_commit(task, *args)
-        return
+        return partial(delay_on_commit, task, *args)
     task_id = uuid()
     batch.add(*_store_sql(task.name, task_id, args, {}, options, "", leased=True))
-    task._publish_after_commit(args, {}, task_id, options)
+    return partial(task._publish_after_commit, args, {}, task_id, options)
 
 
 def _claim(pk: int) -> bool:

@@ -299,3 +299,22 @@ def test_an_intake_stores_the_rows_save_would_have_stored(category_tree: Any) ->
             )
             assert cursor.fetchone()[0]
     assert verify_chain().ok
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the WAL flush is PostgreSQL's")
+@pytest.mark.parametrize("eager", [True, False])
+def test_the_after_intake_task_is_queued_only_after_the_commits_wal_flush(
+    category_tree: Any, eager: bool
+) -> None:
+    from audit.services import _flush_wal
+    from minsheng.celery import app
+
+    app.conf.task_always_eager = eager  # the autouse fixture puts it back
+    # The fixtures' audited rows queued a flush in the test's transaction (never committed):
+    # forget it, so that the intake's own hooks are all there is.
+    connection.run_on_commit.clear()
+    services.do_submit(None, services.Submission(text="路灯不亮，晚上走路看不见。"))
+    hooks = [entry[1] for entry in connection.run_on_commit]
+    # The answer and the task wait for the flush: a task about an appeal a crash could still
+    # lose would send the citizen a receipt for nothing.
+    assert len(hooks) == 2 and hooks[0] is _flush_wal
