@@ -26,6 +26,13 @@ as before. The fast path only ever takes over requests whose outcome it computes
 It switches itself off (and logs why) when the middleware list or the session engine differ from
 the ones it was written against, so a new middleware cannot be skipped silently; and with
 ``MINSHENG_FAST_VOTES=0``.
+
+``FastPath`` is what every fast path shares — the switch and the reviewed middleware list
+(``why_off``), handing a request over untouched, the headers the middleware add on the way out,
+the access-log line. The others build on it, each in its own module and wrapped around the
+application in ``minsheng/wsgi.py``: the anonymous survey response
+(``minsheng/fastpath_surveys.py``, ``MINSHENG_FAST_SURVEYS``). Each one's tests send the same
+requests to the full stack and to the fast path and compare the answers and the rows stored.
 """
 
 from __future__ import annotations

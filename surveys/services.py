@@ -733,6 +733,9 @@ def _clean_one(question: Question, value: Any, number: int) -> Any:
     if question.kind == Kind.TEXT:
         if not isinstance(value, str):
             raise bad(_("请填写文字。"))
+        if "\x00" in value:
+            # PostgreSQL stores no NUL character: refused here rather than failing the insert.
+            raise bad(_("文字中含有无法保存的空字符，请删除后重试。"))
         text = value.strip()
         limit = question.max_length or TEXT_ANSWER_LIMIT
         if len(text) > limit:

@@ -198,6 +198,7 @@ def test_requests_out_of_the_ordinary_get_the_full_stacks_answer_and_store_nothi
         ({"answers": built.answers(**{built.support.key: "maybe"})}, {}),  # not an option: 422
         ({"answers": built.answers(**{built.floor.key: None})}, {}),  # required missing: 422
         ({"answers": {**good, "999999": "x"}}, {}),  # no such question: 422
+        ({"answers": built.answers(**{built.idea.key: "电梯\u0000"})}, {}),  # unstorable: 422
         ({"answers": {**good, built.concerns.key: ["cost", "noise", "light"]}}, {}),  # too many
         ({"answers": good, "extra": 1}, {}),  # another field: what ninja makes of it
         ({"answers": [1, 2]}, {}),  # not an object: 422
