@@ -9,6 +9,7 @@ from memory) or when the cache is not Redis at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from typing import Any
@@ -83,3 +84,32 @@ def window_key(name: str, subject: str, seconds: int) -> tuple[str, int]:
 def peek(key: str) -> int:
     """A counter's current value without bumping it (0 when it does not exist)."""
     return int(cache.get(key) or 0)
+
+
+# Take one back from each key that still exists (an expired window has nothing to give back, and
+# a DECR would recreate it without a time to live).
+_GIVE_BACK_SCRIPT = (
+    "for i, key in ipairs(KEYS) do if redis.call('EXISTS', key) == 1 then "
+    "redis.call('DECR', key) end end return 0"
+)
+_give_back_scripts: dict[int, Any] = {}
+
+
+def give_back(keys: list[str]) -> None:
+    """Undo one ``hit_counters`` of each key (a reservation that was not used): one round trip."""
+    client = None if getattr(cache, "degraded", False) else _redis_client()
+    if client is not None:
+        script = _give_back_scripts.get(id(client))
+        if script is None:
+            script = _give_back_scripts.setdefault(
+                id(client), client.register_script(_GIVE_BACK_SCRIPT)
+            )
+        try:
+            script(keys=[cache.make_key(key) for key in keys])
+        except (RedisConnectionError, RedisTimeoutError):
+            pass  # the cache call below notices the outage and falls back
+        else:
+            return
+    for key in keys:
+        with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+            cache.decr(key)

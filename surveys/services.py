@@ -11,7 +11,6 @@ response row is its own record; the organisers' steps, the exports and the theme
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import hmac
@@ -27,14 +26,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record
-from minsheng.counters import hit_counters
+from minsheng.counters import give_back, hit_counters
 from minsheng.errors import Conflict, Forbidden, NotFound, RateLimited, ServiceError
 from org.models import Grid, Unit
 from org.roles import Role, has_role
@@ -923,10 +921,8 @@ def reserve_network_budget(questionnaire_id: int, network: str) -> str:
 
 
 def release_network_budget(key: str) -> None:
-    """Give back a reservation whose response was refused or replayed (rare: a few calls)."""
-    # ValueError: the hour's counter expired meanwhile, nothing is left to give back.
-    with contextlib.suppress(ValueError):
-        cache.decr(key)
+    """Give back a reservation whose response was refused or replayed (one round trip)."""
+    give_back([key])
 
 
 # --- submitting ------------------------------------------------------------------------------------

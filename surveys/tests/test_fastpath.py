@@ -389,3 +389,13 @@ def test_racing_responses_of_one_device_and_one_key_through_the_fast_path_count_
     assert services.tallies(built.q) == services.direct_counts(built.q)
     assert Tally.objects.filter(questionnaire=built.q, question_id=0).count() >= 1
     cache.clear()
+
+
+def test_a_reservation_given_back_after_its_window_ended_leaves_no_counter_behind() -> None:
+    from minsheng.counters import give_back, hit_counters
+
+    assert hit_counters(["surveys:test:budget"], 60) == [1]
+    give_back(["surveys:test:budget"])
+    assert cache.get("surveys:test:budget") == 0
+    give_back(["surveys:test:gone"])  # expired or never there: nothing to give back
+    assert cache.get("surveys:test:gone") is None
