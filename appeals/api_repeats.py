@@ -25,7 +25,8 @@ router = Router(tags=["appeals"])
 
 from minsheng.api import ErrorOut  # noqa: E402  (after ``router``: minsheng.api imports us)
 
-_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# 400: a body that is not JSON at all (minsheng.api answers malformed_body before validation).
+_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class RepeatEarlierOut(Schema):

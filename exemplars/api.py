@@ -147,6 +147,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int = ID) -> dict[str, An
     auth=token_or_session,
     response={
         201: VoteOut,
+        400: ErrorOut,
         401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,

@@ -80,7 +80,14 @@ def _visit_out(visit: Visit) -> dict[str, Any]:
     "/visits",
     url_name="grassroots_visit_log",
     auth=token_or_session,
-    response={201: VisitOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={
+        201: VisitOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        422: ErrorOut,
+    },
     summary="记录走访 / log a visit",
 )
 def visit_log(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str, Any]]:
@@ -112,6 +119,7 @@ def visit_log(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str, An
     auth=token_or_session,
     response={
         201: RaiseOut,
+        400: ErrorOut,
         401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
