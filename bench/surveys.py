@@ -14,9 +14,9 @@ answers that follow its skip logic (a third of them with a free-text suggestion)
 ``--clients`` (8) client processes, each with a keep-alive connection to one server, POST
 anonymous responses to ``/api/surveys/{id}/responses`` back to back, each with its own
 ``Idempotency-Key`` and its own ``X-Forwarded-For`` (every request is another phone behind the
-proxy, so the per-network limit does not trip). Every 50th response is sent a second time with
-the same key and body, as a client that lost the answer would; that retry must get the 200
-replay with the same id. Throughput counts the 201s completed in the ``--duration`` window after
+proxy, and each run another browser, so the per-network limit does not trip). Every 50th
+response is sent a second time with the same key and body, as a client that lost the answer
+would; that retry must get the 200 replay with the same id. Throughput counts the 201s completed in the ``--duration`` window after
 ``--warmup``; latency is per request in the client. Baselines in the same run: one client, and
 (unless ``--no-full-stack``) the same ``--clients`` load once more with the servers restarted
 with ``MINSHENG_FAST_SURVEYS=0``, so every response goes through Django's full stack
@@ -190,6 +190,9 @@ def run_client(job: Job) -> Outcome:
             "X-Forwarded-For": f"10.{index // 65025 % 250}.{index // 255 % 255}.{index % 255 + 1}",
             "Content-Type": "application/json",
             "Idempotency-Key": key,
+            # The network budget's key is address and browser: a browser of its own per run, so
+            # runs within one hour (the budget's window, kept in Redis) do not add up.
+            "User-Agent": f"bench-surveys/{job.run_id}",
         }
         for attempt in range(2 if n % job.retry_every == 0 else 1):
             t0 = time.perf_counter()
