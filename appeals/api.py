@@ -21,9 +21,10 @@ from ninja import Field, Header, Path, Query, Router, Schema
 from pydantic import StrictFloat
 
 from accounts.api_auth import session_auth, token_auth, token_or_session
-from accounts.services import _hit, _window_counter, client_ip
+from accounts.services import client_ip
 from appeals import services
 from appeals.models import TEXT_LIMIT, TITLE_LIMIT, Appeal, Channel, IdempotencyKey, State
+from minsheng.counters import hit_counters, window_key
 from minsheng.errors import Conflict, NotFound, RateLimited, ServiceError
 from org.api import UnitRef
 from org.models import Grid, Unit
@@ -456,8 +457,9 @@ def _spend_intake_budget(request: HttpRequest) -> None:
     if not limit or getattr(request, "api_token", None) is not None:
         return
     hour = 3600
-    key, remaining = _window_counter("appeal-api-submit-ip", client_ip(request), hour)
-    if _hit(key, hour) > limit:
+    key, remaining = window_key("appeal-api-submit-ip", client_ip(request), hour)
+    [spent] = hit_counters([key], hour + 5)
+    if spent > limit:
         raise RateLimited(
             _("您的网络在一小时内提交的诉求太多，请 %(m)d 分钟后再试，急事请拨打 12345。")
             % {"m": max(1, remaining // 60)},

@@ -51,7 +51,9 @@ def _json_safe(value: Any) -> Any:
 def _encrypted_field_names(obj: Any) -> frozenset[str]:
     if not isinstance(obj, models.Model):
         return frozenset()
-    return _encrypted_fields_of(type(obj))
+    # __class__, not type(): request.user is a SimpleLazyObject, which passes isinstance by
+    # answering __class__ with the wrapped model while type() is the wrapper.
+    return _encrypted_fields_of(obj.__class__)
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record
+from minsheng.bidi import strip_bidi_controls
 from minsheng.counters import give_back, hit_counters
 from minsheng.errors import Conflict, Forbidden, NotFound, RateLimited, ServiceError
 from org.models import Grid, Unit
@@ -734,7 +735,8 @@ def _clean_one(question: Question, value: Any, number: int) -> Any:
         if "\x00" in value:
             # PostgreSQL stores no NUL character: refused here rather than failing the insert.
             raise bad(_("文字中含有无法保存的空字符，请删除后重试。"))
-        text = value.strip()
+        # Answers are kept as JSON, which the pre_save cleaning of text fields never sees.
+        text = strip_bidi_controls(value).strip()
         limit = question.max_length or TEXT_ANSWER_LIMIT
         if len(text) > limit:
             raise bad(_("不能超过 %(n)d 个字（现有 %(m)d 个）。") % {"n": limit, "m": len(text)})

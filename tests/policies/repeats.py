@@ -1,5 +1,5 @@
 """Role policies of appeals/api_repeats.py: repeated claims (重复诉求). Who may decide on a real
-finding is tested in appeals/tests/test_repeats*.py."""
+finding is tested in appeals/tests/repeats/."""
 
 from __future__ import annotations
 
