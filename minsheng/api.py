@@ -16,7 +16,7 @@ from django.core.exceptions import (
     RequestDataTooBig,
     TooManyFieldsSent,
 )
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
@@ -173,6 +173,22 @@ def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("unhandled API error on %s %s", request.method, request.path)
     return error_response(request, 500, "internal_error", _("服务器内部错误，已记录，请稍后重试。"))
+
+
+@api.exception_handler(DataError)
+def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """PostgreSQL stores no NUL character in text or JSON; SQLite does. A NUL that got past an
+    endpoint's own checks is the sender's to remove, not a server error (the change it was part
+    of has rolled back with its transaction)."""
+    text = str(exc)
+    if "NUL" in text or "\\u0000" in text:
+        return error_response(
+            request,
+            422,
+            "null_character",
+            _("文字中含有无法保存的空字符（U+0000），请删除后重试。"),
+        )
+    return on_unexpected(request, exc)
 
 
 @api.exception_handler(OperationalError)

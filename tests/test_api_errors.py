@@ -86,3 +86,25 @@ def test_a_query_parameter_of_the_wrong_type_is_a_422(client: Client) -> None:
 @pytest.mark.django_db
 def test_a_wrong_method_is_a_405_not_a_500(client: Client) -> None:
     assert client.get(OTP).status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_null_character_in_an_appeal_is_never_a_500_and_nothing_half_stored(
+    client: Client, org_tree: Any
+) -> None:
+    from appeals.models import Appeal
+    from audit.models import AuditEntry
+
+    entries = AuditEntry.objects.count()
+    response = client.post(
+        "/api/appeals/",
+        data={"title": "路灯不亮\x00", "text": "小区门口路灯坏了一周。"},
+        content_type="application/json",
+    )
+    if response.status_code == 201:  # SQLite stores the character as sent
+        assert Appeal.objects.get().title == "路灯不亮\x00"
+    else:  # PostgreSQL cannot: the sender is told which character to remove
+        body = _error(response, 422, "null_character")
+        assert "U+0000" in body["message"]
+        assert not Appeal.objects.exists()
+        assert AuditEntry.objects.count() == entries
