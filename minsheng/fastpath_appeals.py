@@ -27,8 +27,8 @@ and with ``MINSHENG_FAST_APPEALS=0``.
 
 from __future__ import annotations
 
-import io
 import json
+import sys
 import time
 from collections.abc import Callable
 from importlib import import_module
@@ -68,20 +68,11 @@ class FastAppeals(FastPath):
         return self.django(environ, start_response)
 
     def _submit(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if "HTTP_AUTHORIZATION" in environ:
-            return self.django(environ, start_response)
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return self.django(environ, start_response)
-        content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if not 0 < length <= (limit if limit is not None else length) or (
-            content_type != "application/json"
-        ):
+        found = self._json_request(environ, limit if limit is not None else sys.maxsize)
+        if found is None:
             return self.django(environ, start_response)
-        body = environ["wsgi.input"].read(length)
-        request = WSGIRequest(dict(environ, **{"wsgi.input": io.BytesIO(body)}))
+        request, body = found
         payload, key = _ordinary(request, body)
         if payload is None:
             return self._delegate(environ, start_response, body)

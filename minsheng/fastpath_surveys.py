@@ -34,7 +34,6 @@ and with ``MINSHENG_FAST_SURVEYS=0``.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import time
@@ -73,19 +72,12 @@ class FastSurveys(FastPath):
         return self.django(environ, start_response)
 
     def _respond(self, environ: dict[str, Any], start_response: Callable[..., Any], pk: int) -> Any:
-        if "HTTP_AUTHORIZATION" in environ:
+        found = self._json_request(
+            environ, min(MAX_BODY, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or MAX_BODY)
+        )
+        if found is None:
             return self.django(environ, start_response)
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return self.django(environ, start_response)
-        content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-        if not 0 < length <= min(MAX_BODY, settings.DATA_UPLOAD_MAX_MEMORY_SIZE) or (
-            content_type != "application/json"
-        ):
-            return self.django(environ, start_response)
-        body = environ["wsgi.input"].read(length)
-        request = WSGIRequest(dict(environ, **{"wsgi.input": io.BytesIO(body)}))
+        request, body = found
         answers, key = _ordinary(request, body)
         if answers is None:
             return self._delegate(environ, start_response, body)
